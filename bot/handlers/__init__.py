@@ -1,0 +1,1 @@
+"""Per-feature event handlers; each module exposes a `router`."""

@@ -1,0 +1,75 @@
+"""The one reader of the environment: typed settings for every process."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from platformdirs import user_cache_dir
+from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Contract §1. Secrets are `SecretStr` so they never print by accident."""
+
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore", case_sensitive=True)
+
+    github_app_id: str | None = Field(default=None, validation_alias="GITHUB_APP_ID")
+    github_private_key: SecretStr | None = Field(default=None, validation_alias="GITHUB_PRIVATE_KEY")
+    github_private_key_path: Path | None = Field(
+        default=None, validation_alias="GITHUB_PRIVATE_KEY_PATH"
+    )
+    github_webhook_secret: SecretStr | None = Field(
+        default=None, validation_alias="GITHUB_WEBHOOK_SECRET"
+    )
+    github_api_url: str = Field(
+        default="https://api.github.com",
+        validation_alias=AliasChoices("GITHUB_API_URL"),
+    )
+    redis_url: str = Field(default="redis://localhost:6379/0", validation_alias="REDIS_URL")
+    workdir: Path = Field(
+        default_factory=lambda: Path(user_cache_dir("golden-path-bot")),
+        validation_alias="GOLDEN_PATH_WORKDIR",
+    )
+    public_url: str | None = Field(default=None, validation_alias="GOLDEN_PATH_PUBLIC_URL")
+
+    @model_validator(mode="after")
+    def _strip_urls(self) -> Settings:
+        self.github_api_url = self.github_api_url.rstrip("/")
+        if self.public_url:
+            self.public_url = self.public_url.rstrip("/")
+        return self
+
+    def private_key_pem(self) -> str | None:
+        """The App's PEM key, inline (`\\n` escapes allowed) or read from its file."""
+        if self.github_private_key is not None:
+            return self.github_private_key.get_secret_value().replace("\\n", "\n")
+        if self.github_private_key_path is not None:
+            return self.github_private_key_path.read_text()
+        return None
+
+    def webhook_secret(self) -> bytes | None:
+        if self.github_webhook_secret is None or not self.github_webhook_secret.get_secret_value():
+            return None
+        return self.github_webhook_secret.get_secret_value().encode()
+
+    def secret_values(self) -> list[str]:
+        """Every secret this process holds, for the scrubber."""
+        values = []
+        if self.github_webhook_secret is not None:
+            values.append(self.github_webhook_secret.get_secret_value())
+        pem = None
+        try:
+            pem = self.private_key_pem()
+        except OSError:
+            pem = None
+        if pem:
+            values.append(pem.strip())
+            values.extend(line for line in pem.splitlines() if len(line) >= 16)
+        return [v for v in values if v]
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

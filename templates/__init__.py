@@ -1,0 +1,1 @@
+"""Jinja2 templates for everything the bot posts (a package so an installed bot finds them)."""
