@@ -4,25 +4,67 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from typing import Annotated, Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+    field_validator,
+)
+from pydantic_core import PydanticCustomError
 
 PLAN_PATH = ".github/golden-path.yml"
 PHASE_ID_RE = re.compile(r"^[a-z0-9_-]+$")
+ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
-PositiveMinutes = Annotated[float, Field(gt=0)]
+# The bot's own secrets: a plan may neither set nor copy them (contract §5.2).
+BOT_SECRET_NAMES = frozenset(
+    {"GITHUB_PRIVATE_KEY", "GITHUB_WEBHOOK_SECRET", "GITHUB_PRIVATE_KEY_PATH"}
+)
+# Names that never reach a test process: the secrets, the bot's broker and GitHub tokens.
+RESERVED_ENV_NAMES = BOT_SECRET_NAMES | {"REDIS_URL", "GITHUB_TOKEN", "GH_TOKEN"}
+
+_MAX_INPUT_SHOWN = 60
 
 
-class FiveWhys(str, Enum):
+PositiveMinutes = Annotated[float, Field(strict=True, gt=0, allow_inf_nan=False)]
+Rate = Annotated[float, Field(strict=True, ge=0.0, le=1.0, allow_inf_nan=False)]
+Seconds = Annotated[float, Field(strict=True, gt=0, allow_inf_nan=False)]
+
+
+def _env_name(value: str) -> str:
+    if not ENV_NAME_RE.match(value):
+        raise ValueError(f"{value!r} is not a valid environment variable name")
+    if value in RESERVED_ENV_NAMES:
+        raise ValueError(f"{value} is reserved for the bot and is never given to tests")
+    return value
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be blank")
+    return value
+
+
+EnvName = Annotated[StrictStr, AfterValidator(_env_name)]
+NonBlank = Annotated[StrictStr, AfterValidator(_not_blank)]
+
+
+class FiveWhys(StrEnum):
     ISSUE = "issue"
     COMMENT = "comment"
     OFF = "off"
 
 
-class MergeQueue(str, Enum):
+class MergeQueue(StrEnum):
     REUSE = "reuse"
     RUN = "run"
 
@@ -32,22 +74,22 @@ class _Strict(BaseModel):
 
 
 class Criteria(_Strict):
-    min_pass_rate: float = Field(default=1.0, ge=0.0, le=1.0)
-    max_p95_seconds: float | None = Field(default=None, gt=0)
+    min_pass_rate: Rate = 1.0
+    max_p95_seconds: Seconds | None = None
 
 
 class SetupStep(_Strict):
-    name: str = Field(min_length=1)
-    run: str = Field(min_length=1)
+    name: NonBlank
+    run: NonBlank
     timeout_minutes: PositiveMinutes = 15
 
 
 class Phase(_Strict):
-    id: str
-    name: str = ""
-    mrr_at_risk: int = Field(default=0, ge=0)
+    id: StrictStr
+    name: StrictStr = ""
+    mrr_at_risk: Annotated[StrictInt, Field(ge=0)] = 0
     timeout_minutes: PositiveMinutes = 15
-    suites: tuple[str, ...] = Field(min_length=1)
+    suites: tuple[NonBlank, ...] = Field(min_length=1)
     criteria: Criteria = Criteria()
 
     @field_validator("id")
@@ -57,51 +99,53 @@ class Phase(_Strict):
             raise ValueError(f"phase id {value!r} must match [a-z0-9_-]+")
         return value
 
-    @field_validator("suites")
-    @classmethod
-    def _suites_not_blank(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        if any(not s.strip() for s in value):
-            raise ValueError("suite paths must not be empty")
-        return value
-
     @property
     def title(self) -> str:
         return self.name or self.id
 
 
 class Plan(_Strict):
-    check_name: str = Field(default="Golden Path P0", min_length=1)
-    environment: str = Field(default="staging", min_length=1)
-    fail_fast: bool = True
+    check_name: NonBlank = "Golden Path P0"
+    environment: NonBlank = "staging"
+    fail_fast: StrictBool = True
     timeout_minutes: PositiveMinutes = 60
-    auto_run: bool = False
+    auto_run: StrictBool = False
     five_whys: FiveWhys = FiveWhys.ISSUE
     merge_queue: MergeQueue = MergeQueue.REUSE
-    python: str | None = None
-    env: dict[str, str] = Field(default_factory=dict)
-    pass_env: tuple[str, ...] = ()
+    python: NonBlank | None = None
+    env: dict[EnvName, StrictStr] = Field(default_factory=dict)
+    pass_env: tuple[EnvName, ...] = ()
     setup: tuple[SetupStep, ...] = ()
     phases: tuple[Phase, ...] = Field(min_length=1)
 
     @field_validator("env", mode="before")
     @classmethod
     def _env_values_are_text(cls, value: Any) -> Any:
+        # YAML turns `PORT: 8080` into an int; the environment only holds text.
         if isinstance(value, dict):
-            return {str(k): v if isinstance(v, str) else _scalar_text(v) for k, v in value.items()}
+            return {k: _scalar_text(v) for k, v in value.items()}
         return value
 
-    @model_validator(mode="after")
-    def _unique_phase_ids(self) -> Plan:
-        seen: set[str] = set()
-        for phase in self.phases:
-            if phase.id in seen:
-                raise ValueError(f"duplicate phase id {phase.id!r}")
-            seen.add(phase.id)
-        return self
+    @field_validator("phases")
+    @classmethod
+    def _unique_phase_ids(cls, phases: tuple[Phase, ...]) -> tuple[Phase, ...]:
+        first: dict[str, int] = {}
+        for index, phase in enumerate(phases):
+            if phase.id in first:
+                raise PydanticCustomError(
+                    "duplicate_phase_id",
+                    "duplicate phase id '{id}' (first used by phases[{first}])",
+                    {"id": phase.id, "first": first[phase.id], "index": index},
+                )
+            first[phase.id] = index
+        return phases
 
     @property
     def phase_ids(self) -> tuple[str, ...]:
         return tuple(p.id for p in self.phases)
+
+    def phase(self, phase_id: str) -> Phase:
+        return next(p for p in self.phases if p.id == phase_id)
 
     def select(self, phase_ids: list[str] | tuple[str, ...] | None) -> tuple[str, ...]:
         """The selected ids in plan order; every id when none are named.
@@ -109,9 +153,9 @@ class Plan(_Strict):
         Raises `UnknownPhases` naming the ids the plan lacks."""
         if not phase_ids:
             return self.phase_ids
-        unknown = [p for p in phase_ids if p not in self.phase_ids]
+        unknown = tuple(dict.fromkeys(p for p in phase_ids if p not in self.phase_ids))
         if unknown:
-            raise UnknownPhases(tuple(unknown), self.phase_ids)
+            raise UnknownPhases(unknown, self.phase_ids)
         wanted = set(phase_ids)
         return tuple(p for p in self.phase_ids if p in wanted)
 
@@ -167,16 +211,55 @@ def parse(text: str, file: str = PLAN_PATH) -> Plan:
     try:
         return Plan.model_validate(data)
     except ValidationError as exc:
-        raise PlanError([_problem(file, err) for err in exc.errors()]) from None
+        errors = _without_consequential(exc.errors())
+        raise PlanError([_problem(file, err) for err in errors]) from None
+
+
+def _without_consequential(errors: list[Any]) -> list[Any]:
+    """Drop "should have at least 1 item" on a list whose items were themselves invalid.
+
+    Pydantic drops invalid items before checking the length, so one bad phase would also
+    report "phases: Tuple should have at least 1 item", which is noise."""
+    locs = [tuple(e["loc"]) for e in errors]
+
+    def has_inner(loc: tuple[Any, ...]) -> bool:
+        return any(other[: len(loc)] == loc and len(other) > len(loc) for other in locs)
+
+    return [e for e in errors if not (e["type"] == "too_short" and has_inner(tuple(e["loc"])))]
+
+
+_REASONS = {
+    "extra_forbidden": "unknown key",
+    "missing": "required key is missing",
+}
 
 
 def _problem(file: str, err: Any) -> PlanProblem:
-    key = ".".join(str(part) for part in err["loc"]) or "(document)"
-    key = re.sub(r"\.(\d+)(?=\.|$)", r"[\1]", key)
-    reason = err["msg"]
-    if err["type"] == "extra_forbidden":
-        reason = "unknown key"
-    elif err["type"] == "missing":
-        reason = "required key is missing"
-    reason = reason.removeprefix("Value error, ")
-    return PlanProblem(file, key, reason)
+    loc = list(err["loc"])
+    if err["type"] == "duplicate_phase_id":
+        loc = ["phases", err["ctx"]["index"], "id"]
+    if loc and loc[-1] == "[key]":
+        loc = loc[:-1]
+    return PlanProblem(file, _key_path(loc), _reason(err))
+
+
+def _key_path(loc: list[Any]) -> str:
+    path = ""
+    for part in loc:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return path or "(document)"
+
+
+def _reason(err: Any) -> str:
+    kind = err["type"]
+    if kind in _REASONS:
+        return _REASONS[kind]
+    reason = str(err["msg"]).removeprefix("Value error, ").replace("valid tuple", "valid list")
+    if kind == "too_short":
+        return "must not be empty"
+    if kind.endswith("_type") or kind in ("enum", "literal_error"):
+        shown = repr(err.get("input"))
+        if len(shown) > _MAX_INPUT_SHOWN:
+            shown = shown[: _MAX_INPUT_SHOWN - 3] + "..."
+        reason = f"{reason} (got {shown})"
+    return reason

@@ -1,0 +1,330 @@
+"""The events the bot acts on, as small frozen values that travel through Celery as JSON (pure).
+
+`from_delivery` keeps only the fields the handlers need; everything else in GitHub's payload stays
+behind in the web process. Payload subsets are validated strictly with pydantic, so a malformed
+delivery becomes `MalformedDelivery` (400) instead of a crash in a worker.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar, TypeAlias
+
+from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
+
+from bot.webhook import Delivery, MalformedDelivery
+
+
+@dataclass(frozen=True)
+class _EventBase:
+    github_event: ClassVar[str]  # GitHub's X-GitHub-Event name; the router's key
+    kind: ClassVar[str]  # the tag in `to_dict()`
+    actions: ClassVar[frozenset[str]]  # the actions `from_delivery` produces
+
+    delivery_id: str
+    installation_id: int
+    repo: str  # "owner/name" of the repository the event happened in
+    action: str
+    sender: str  # login of whoever caused the event
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-able dict tagged with `kind`; tuples become lists."""
+        data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        return {"kind": self.kind, **{k: _jsonable(v) for k, v in data.items()}}
+
+
+@dataclass(frozen=True)
+class CommentEvent(_EventBase):
+    """`issue_comment` `created`, on an issue or a pull request (prow's GenericCommentEvent)."""
+
+    github_event: ClassVar[str] = "issue_comment"
+    kind: ClassVar[str] = "comment"
+    actions: ClassVar[frozenset[str]] = frozenset({"created"})
+
+    number: int
+    is_pull_request: bool
+    issue_state: str  # "open" | "closed"
+    comment_id: int
+    body: str
+    author: str
+    author_type: str  # "User", "Bot", "Organization", ...
+
+    @property
+    def author_is_bot(self) -> bool:
+        return self.author_type == "Bot" or self.author.lower().endswith("[bot]")
+
+
+@dataclass(frozen=True)
+class PullRequestEvent(_EventBase):
+    github_event: ClassVar[str] = "pull_request"
+    kind: ClassVar[str] = "pull_request"
+    # closed: so a handler can cancel the run of a pull request nobody will merge.
+    actions: ClassVar[frozenset[str]] = frozenset(
+        {"opened", "reopened", "synchronize", "ready_for_review", "closed"}
+    )
+
+    number: int
+    head_sha: str
+    head_ref: str
+    head_full_name: str | None  # None when the head repository was deleted
+    base_full_name: str
+    base_ref: str
+    is_fork: bool  # head repository differs from (or is unknown next to) the base: never auto_run
+    before: str | None  # previous head sha, on synchronize only
+    draft: bool
+    body: str  # "" when the pull request has no description
+
+
+@dataclass(frozen=True)
+class CheckRunEvent(_EventBase):
+    github_event: ClassVar[str] = "check_run"
+    kind: ClassVar[str] = "check_run"
+    actions: ClassVar[frozenset[str]] = frozenset({"requested_action", "rerequested"})
+
+    check_run_id: int
+    name: str
+    head_sha: str
+    external_id: str
+    requested_action: str | None  # the button's identifier, on requested_action only
+    app_id: int | None  # the App that owns the check run: handlers ignore other apps' runs
+    pull_requests: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class MergeGroupEvent(_EventBase):
+    github_event: ClassVar[str] = "merge_group"
+    kind: ClassVar[str] = "merge_group"
+    actions: ClassVar[frozenset[str]] = frozenset({"checks_requested", "destroyed"})
+
+    head_sha: str
+    head_ref: str  # refs/heads/gh-readonly-queue/<base>/pr-<N>-<sha>
+    base_ref: str
+    reason: str | None  # on destroyed: "merged" | "invalidated" | "dequeued"
+
+
+Event: TypeAlias = CommentEvent | PullRequestEvent | CheckRunEvent | MergeGroupEvent
+EVENT_TYPES: tuple[type[Event], ...] = (
+    CommentEvent,
+    PullRequestEvent,
+    CheckRunEvent,
+    MergeGroupEvent,
+)
+_BY_KIND: dict[str, type[Event]] = {cls.kind: cls for cls in EVENT_TYPES}
+# GitHub event name -> the actions we act on. Anything else is answered 200 and dropped.
+ROUTED_ACTIONS: Mapping[str, frozenset[str]] = {
+    cls.github_event: cls.actions for cls in EVENT_TYPES
+}
+
+
+def event_from_dict(data: Mapping[str, Any]) -> Event:
+    """Inverse of `to_dict`. Unknown keys are ignored (a newer web process may add fields);
+    a missing or mistyped field raises `ValueError` (pydantic's `ValidationError`)."""
+    cls = _BY_KIND.get(str(data.get("kind")))
+    if cls is None:
+        raise ValueError(f"unknown event kind: {data.get('kind')!r}")
+    fields = {k: v for k, v in data.items() if k != "kind"}
+    return TypeAdapter(cls).validate_python(fields)
+
+
+def from_delivery(delivery: Delivery) -> Event | None:
+    """The typed event, or None for everything we ignore (other events and actions, ping,
+    deliveries without an installation). Raises `MalformedDelivery` on a malformed payload."""
+    payload = delivery.payload
+    actions = ROUTED_ACTIONS.get(delivery.event)
+    if actions is None or payload.get("action") not in actions:
+        return None
+    if payload.get("installation") is None:
+        return None  # not sent to an App installation: nothing we could act with
+    try:
+        return _BUILDERS[delivery.event](delivery.id, payload)
+    except ValidationError as exc:
+        raise MalformedDelivery(_describe(delivery.event, exc)) from exc
+
+
+# ---- payload subsets: only what we read, strictly typed ------------------------------------
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(strict=True, extra="ignore", frozen=True)
+
+
+class _User(_Model):
+    login: str
+    type: str = "User"
+
+
+class _Id(_Model):
+    id: int
+
+
+class _Repo(_Model):
+    full_name: str
+
+
+class _Envelope(_Model):
+    action: str
+    installation: _Id
+    repository: _Repo
+    sender: _User
+
+
+class _Issue(_Model):
+    number: int
+    state: str
+    pull_request: dict[str, Any] | None = None
+
+
+class _Comment(_Model):
+    id: int
+    body: str
+    user: _User
+
+
+class _IssueCommentPayload(_Envelope):
+    issue: _Issue
+    comment: _Comment
+
+
+class _Ref(_Model):
+    ref: str
+    sha: str
+    repo: _Repo | None = None
+
+
+class _PullRequest(_Model):
+    number: int
+    head: _Ref
+    base: _Ref
+    draft: bool = False
+    body: str | None = None
+
+
+class _PullRequestPayload(_Envelope):
+    pull_request: _PullRequest
+    before: str | None = None
+
+
+class _Number(_Model):
+    number: int
+
+
+class _CheckRun(_Model):
+    id: int
+    name: str
+    head_sha: str
+    external_id: str | None = None
+    app: _Id | None = None
+    pull_requests: list[_Number] = []
+
+
+class _RequestedAction(_Model):
+    identifier: str
+
+
+class _CheckRunPayload(_Envelope):
+    check_run: _CheckRun
+    requested_action: _RequestedAction | None = None
+
+
+class _MergeGroup(_Model):
+    head_sha: str
+    head_ref: str
+    base_ref: str
+
+
+class _MergeGroupPayload(_Envelope):
+    merge_group: _MergeGroup
+    reason: str | None = None
+
+
+def _base(delivery_id: str, p: _Envelope) -> dict[str, Any]:
+    return {
+        "delivery_id": delivery_id,
+        "installation_id": p.installation.id,
+        "repo": p.repository.full_name,
+        "action": p.action,
+        "sender": p.sender.login,
+    }
+
+
+def _comment(delivery_id: str, payload: dict[str, Any]) -> CommentEvent:
+    p = _IssueCommentPayload.model_validate(payload)
+    return CommentEvent(
+        **_base(delivery_id, p),
+        number=p.issue.number,
+        is_pull_request=p.issue.pull_request is not None,
+        issue_state=p.issue.state,
+        comment_id=p.comment.id,
+        body=p.comment.body,
+        author=p.comment.user.login,
+        author_type=p.comment.user.type,
+    )
+
+
+def _pull_request(delivery_id: str, payload: dict[str, Any]) -> PullRequestEvent:
+    p = _PullRequestPayload.model_validate(payload)
+    pr = p.pull_request
+    head_name = pr.head.repo.full_name if pr.head.repo else None
+    base_name = pr.base.repo.full_name if pr.base.repo else p.repository.full_name
+    return PullRequestEvent(
+        **_base(delivery_id, p),
+        number=pr.number,
+        head_sha=pr.head.sha,
+        head_ref=pr.head.ref,
+        head_full_name=head_name,
+        base_full_name=base_name,
+        base_ref=pr.base.ref,
+        is_fork=head_name is None or head_name.lower() != base_name.lower(),
+        before=p.before,
+        draft=pr.draft,
+        body=pr.body or "",
+    )
+
+
+def _check_run(delivery_id: str, payload: dict[str, Any]) -> CheckRunEvent:
+    p = _CheckRunPayload.model_validate(payload)
+    run = p.check_run
+    return CheckRunEvent(
+        **_base(delivery_id, p),
+        check_run_id=run.id,
+        name=run.name,
+        head_sha=run.head_sha,
+        external_id=run.external_id or "",
+        requested_action=p.requested_action.identifier if p.requested_action else None,
+        app_id=run.app.id if run.app else None,
+        pull_requests=tuple(pr.number for pr in run.pull_requests),
+    )
+
+
+def _merge_group(delivery_id: str, payload: dict[str, Any]) -> MergeGroupEvent:
+    p = _MergeGroupPayload.model_validate(payload)
+    group = p.merge_group
+    return MergeGroupEvent(
+        **_base(delivery_id, p),
+        head_sha=group.head_sha,
+        head_ref=group.head_ref,
+        base_ref=group.base_ref,
+        reason=p.reason,
+    )
+
+
+_BUILDERS: dict[str, Callable[[str, dict[str, Any]], Event]] = {
+    CommentEvent.github_event: _comment,
+    PullRequestEvent.github_event: _pull_request,
+    CheckRunEvent.github_event: _check_run,
+    MergeGroupEvent.github_event: _merge_group,
+}
+
+
+def _describe(event: str, exc: ValidationError) -> str:
+    """A short, body-free reason: field paths and error types only (no payload values)."""
+    problems = [
+        ".".join(str(part) for part in err["loc"]) + f" ({err['type']})" for err in exc.errors()[:5]
+    ]
+    return f"malformed {event} payload: " + ", ".join(problems)
+
+
+def _jsonable(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value

@@ -1,0 +1,91 @@
+"""Merge queue: give each merge group the required check, so the queue never stalls."""
+
+from __future__ import annotations
+
+import re
+
+from bot.events import MergeGroupEvent
+from bot.handlers import run_requests
+from bot.handlers.context import Context
+from bot.handlers.run_requests import RunRequest
+from bot.routing import Router
+from workers import plan as plan_module
+from workers import report
+
+router = Router()
+
+_QUEUE_REF = re.compile(r"(?:refs/heads/)?gh-readonly-queue/.+/pr-(?P<number>\d+)-[0-9a-f]+$")
+
+
+def pull_request_of(head_ref: str) -> int | None:
+    """`gh-readonly-queue/<base>/pr-<N>-<sha>` names the group's pull request (contract §6)."""
+    match = _QUEUE_REF.match(head_ref)
+    return int(match["number"]) if match else None
+
+
+@router.register("merge_group", action="checks_requested")
+def on_checks_requested(event: MergeGroupEvent, ctx: Context) -> None:
+    plan = run_requests.read_plan(ctx, event.head_sha)
+    if isinstance(plan, plan_module.PlanError):
+        _complete(ctx, event, run_requests.DEFAULT_CHECK_NAME, "failure",
+                  "The golden-path plan cannot be used",
+                  report.render_reply("plan_error", problems=[str(p) for p in plan.problems]))
+        return
+    if plan.merge_queue is plan_module.MergeQueue.RUN:
+        run_requests.request_run(
+            ctx,
+            RunRequest(
+                repo=event.repo,
+                pr_number=None,
+                user=event.sender,
+                trigger="merge_group",
+                check_permission=False,  # GitHub queued it: the merge was already approved
+                head_sha=event.head_sha,
+                merge_group_ref=event.head_ref,
+            ),
+        )
+        return
+    _reuse(event, ctx, plan)
+
+
+def _reuse(event: MergeGroupEvent, ctx: Context, plan: plan_module.Plan) -> None:
+    number = pull_request_of(event.head_ref)
+    passed: list[int] = []
+    missing: list[int] = []
+    if number is not None:
+        pull = ctx.github.get_pull(number)
+        runs = ctx.github.list_check_runs(pull.head_sha, plan.check_name)
+        ok = any(r.get("status") == "completed" and r.get("conclusion") == "success" for r in runs)
+        (passed if ok else missing).append(number)
+    conclusion = "success" if passed and not missing else "failure"
+    title = (
+        "Every pull request in this group passed the golden path"
+        if conclusion == "success"
+        else "The golden path has not passed for every pull request in this group"
+    )
+    summary = report.render_reply(
+        "merge_group", passed=passed, missing=missing, head_ref=event.head_ref,
+        unknown_ref=number is None,
+    )
+    _complete(ctx, event, plan.check_name, conclusion, title, summary)
+
+
+def _complete(
+    ctx: Context, event: MergeGroupEvent, name: str, conclusion: str, title: str, summary: str
+) -> None:
+    ctx.github.create_check_run(
+        name=name,
+        head_sha=event.head_sha,
+        status="completed",
+        conclusion=conclusion,
+        title=title,
+        summary=summary,
+    )
+
+
+@router.register("merge_group", action="destroyed")
+def on_destroyed(event: MergeGroupEvent, ctx: Context) -> None:
+    record = ctx.runs.latest(f"{event.repo}@{event.head_ref}")
+    if record is not None and record.active:
+        reason = f"The merge group was destroyed ({event.reason or 'no reason given'})."
+        run_requests.cancel_run(ctx, record, reason)

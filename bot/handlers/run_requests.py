@@ -1,0 +1,197 @@
+"""Starting, refusing and cancelling runs: the one path every trigger goes through.
+
+A comment, the "Run golden path" button, GitHub's Re-run, `auto_run` and a merge group all call
+`request_run`, so permission, plan checks, "already running" and supersede rules are the same for
+each. It returns an `Answer` (reaction and reply) and leaves posting it to the caller, which knows
+whether there is a comment to react to.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from bot import permissions
+from bot.handlers.context import Context
+from bot.run_records import RunRecord, RunState
+from workers import plan as plan_module
+from workers import report
+from workers.results import Conclusion, RunReport
+
+log = logging.getLogger(__name__)
+
+DEFAULT_CHECK_NAME = "Golden Path P0"
+
+
+@dataclass(frozen=True)
+class Answer:
+    reaction: str | None = None  # "eyes" for accepted, "confused" for refused or not understood
+    reply: str | None = None
+    run_id: str | None = None
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    repo: str
+    pr_number: int | None
+    user: str
+    phases: tuple[str, ...] = ()
+    trigger: str = "comment"
+    check_permission: bool = True
+    head_sha: str | None = None  # given for merge groups; pull requests use the live head
+    merge_group_ref: str | None = None
+
+
+def read_plan(ctx: Context, sha: str) -> plan_module.Plan | plan_module.PlanError:
+    """The plan at `sha`, or the error that says what is wrong with it."""
+    text = ctx.github.read_file(plan_module.PLAN_PATH, sha)
+    if text is None:
+        return plan_module.PlanError(
+            [plan_module.PlanProblem(plan_module.PLAN_PATH, "(file)", f"not found at {sha[:7]}")]
+        )
+    try:
+        return plan_module.parse(text, plan_module.PLAN_PATH)
+    except plan_module.PlanError as error:
+        return error
+
+
+def request_run(ctx: Context, req: RunRequest) -> Answer:
+    """Decide about a run request and, when it is accepted, queue the run."""
+    if req.check_permission:
+        permission = ctx.github.permission_of(req.user)
+        if not permissions.may_run(permission):
+            return Answer(
+                "confused",
+                report.render_reply("refused", user=req.user, permission=permission,
+                                    command="run"),
+            )
+    if req.pr_number is not None:
+        pull = ctx.github.get_pull(req.pr_number)
+        if pull.state != "open":
+            return Answer("confused", report.render_reply("closed", number=req.pr_number))
+        head_sha = pull.head_sha
+    else:
+        assert req.head_sha is not None
+        head_sha = req.head_sha
+    plan = read_plan(ctx, head_sha)
+    if isinstance(plan, plan_module.PlanError):
+        _fail_on_plan(ctx, req, head_sha, plan)
+        return Answer("eyes", report.render_reply("plan_error", problems=[str(p) for p in plan.problems]))
+    try:
+        plan.select(req.phases)
+    except plan_module.UnknownPhases as unknown:
+        return Answer(
+            "confused",
+            report.render_reply("unknown_phases", unknown=list(unknown.unknown),
+                                known=list(unknown.known)),
+        )
+    target = f"{req.repo}@{req.merge_group_ref}" if req.merge_group_ref else f"{req.repo}#{req.pr_number}"
+    with ctx.runs.target_lock(target):
+        existing = ctx.runs.latest(target)
+        if existing is not None and existing.active:
+            if existing.head_sha == head_sha:
+                return Answer("eyes", report.render_reply(
+                    "already_running", record=existing, link=_link(ctx, existing)))
+            cancel_run(ctx, existing, f"Superseded by {head_sha[:7]}.")
+        record = _queue(ctx, req, plan, head_sha)
+    return Answer("eyes", None, record.run_id)
+
+
+def _queue(ctx: Context, req: RunRequest, plan: plan_module.Plan, head_sha: str) -> RunRecord:
+    record = RunRecord(
+        installation_id=ctx.installation_id,
+        repo=req.repo,
+        pr_number=req.pr_number,
+        merge_group_ref=req.merge_group_ref,
+        head_sha=head_sha,
+        phases=list(req.phases),
+        requested_by=req.user,
+        trigger=req.trigger,
+        check_name=plan.check_name,
+        environment=plan.environment,
+    )
+    record.details_url = ctx.details_url(record.run_id)
+    output = report.render_queued_output(waiting_for=None, position=None)
+    fields = dict(
+        name=plan.check_name,
+        head_sha=head_sha,
+        status="queued",
+        title=output.title,
+        summary=output.summary,
+        external_id=record.run_id,
+    )
+    if record.details_url:
+        fields["details_url"] = record.details_url
+    record.check_run_id = ctx.github.create_check_run(**fields)
+    ctx.runs.create(record)
+    task_id = ctx.launcher.launch(record.run_id)
+    ctx.runs.set_fields(record.run_id, task_id=task_id)
+    log.info("queued run %s for %s at %s", record.run_id, record.target, head_sha[:7])
+    return record
+
+
+def _fail_on_plan(
+    ctx: Context, req: RunRequest, head_sha: str, error: plan_module.PlanError
+) -> None:
+    """An invalid plan is a failed check (never neutral): the summary says what is wrong."""
+    result = RunReport(
+        check_name=DEFAULT_CHECK_NAME,
+        phases=(),
+        conclusion=Conclusion.FAILURE,
+        problem=f"`{plan_module.PLAN_PATH}` cannot be used.",
+        plan_problems=tuple(str(p) for p in error.problems),
+        repo=req.repo,
+        head_sha=head_sha,
+        pr_number=req.pr_number,
+        requested_by=req.user,
+    )
+    output = report.render_check_output(result)
+    ctx.github.create_check_run(
+        name=DEFAULT_CHECK_NAME,
+        head_sha=head_sha,
+        status="completed",
+        conclusion=Conclusion.FAILURE.value,
+        title=output.title,
+        summary=output.summary,
+    )
+
+
+def cancel_run(ctx: Context, record: RunRecord, reason: str) -> RunRecord | None:
+    """Stop a queued run at once, or ask a running one to stop (its worker concludes it)."""
+    updated = ctx.runs.request_cancel(record.run_id, reason)
+    if updated is None:
+        return None
+    if updated.state is RunState.COMPLETED:  # it was still queued: nobody else will conclude it
+        if updated.task_id:
+            ctx.launcher.revoke(updated.task_id)
+        conclude_check(ctx, updated, Conclusion.CANCELLED, reason)
+    return updated
+
+
+def conclude_check(ctx: Context, record: RunRecord, conclusion: Conclusion, reason: str) -> None:
+    if record.check_run_id is None:
+        return
+    output = report.render_check_output(
+        RunReport(
+            check_name=record.check_name,
+            phases=(),
+            conclusion=conclusion,
+            problem=reason,
+            repo=record.repo,
+            head_sha=record.head_sha,
+            pr_number=record.pr_number,
+            run_id=record.run_id,
+            details_url=record.details_url,
+        )
+    )
+    ctx.github.update_check_run(
+        record.check_run_id,
+        status="completed",
+        conclusion=conclusion.value,
+        title=output.title,
+        summary=output.summary,
+    )
+
+
+def _link(ctx: Context, record: RunRecord) -> str | None:
+    return record.details_url or ctx.details_url(record.run_id)

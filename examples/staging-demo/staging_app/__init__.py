@@ -1,0 +1,1 @@
+"""The demo's stand-in for a staging deployment."""

@@ -1,0 +1,111 @@
+"""The demo: the whole bot on this machine, driven by a signed `/golden-path run` comment.
+
+Starts redis-server, the fake GitHub, and the Procfile's `web`, `worker` and `beat`; turns the
+bundled example (`examples/staging-demo`) into a git repository with an open pull request; posts
+GitHub's own `issue_comment` example payload, retargeted and signed; then prints what appeared on
+the sandbox's "GitHub": the check run and its summary, the PR comment, five-whys issues.
+
+    python -m sandbox.demo                 # one phase broken (websocket), as a failing gate looks
+    python -m sandbox.demo --break none    # everything passes
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.markdown import Markdown
+from rich.panel import Panel
+
+from sandbox.stack import ROOT, Stack, git_repo_from, wait_until
+
+EXAMPLE = ROOT / "examples" / "staging-demo"
+REPO = "octo-org/staging-demo"
+PR_NUMBER = 7
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--break",
+        dest="broken",
+        default="websocket",
+        help="phase id whose staging behaviour breaks, or 'none'",
+    )
+    parser.add_argument("--timeout", type=float, default=180.0)
+    args = parser.parse_args(argv)
+    console = Console()
+    extra_env = {} if args.broken == "none" else {"GOLDEN_PATH_DEMO_BREAK": args.broken}
+    stack = Stack(processes=("web", "worker", "beat"), extra_env=extra_env)
+    try:
+        with console.status("starting redis-server, fake GitHub, web, worker, beat..."):
+            stack.start()
+        console.print(
+            f"[bold]web[/] {stack.web_url}   [bold]fake GitHub[/] {stack.github.url}   "
+            f"[bold]redis[/] {stack.redis.url}   logs in {stack.workdir}"
+        )
+        sha = git_repo_from(EXAMPLE, stack.workdir / "repo")
+        fake = stack.github.fake
+        fake.add_repo(REPO, clone_url=str(stack.workdir / "repo"))
+        fake.add_pull(
+            REPO,
+            PR_NUMBER,
+            head_sha=sha,
+            head_ref="fix-login",
+            head_clone_url=str(stack.workdir / "repo"),
+            body="Harden token refresh.\n\nFixes #3",
+        )
+        fake.add_issue(REPO, 3, title="Token refresh drops sessions", body="Seen on staging.")
+        fake.set_permission(REPO, "octocat", "write")
+        started = time.monotonic()
+        answer = stack.comment(REPO, PR_NUMBER, "/golden-path run")
+        console.print(f"POST /webhook (issue_comment, signed) -> [bold]{answer.status_code}[/]")
+        check = wait_until(
+            lambda: _completed_check(stack, sha),
+            timeout=args.timeout,
+            interval=0.5,
+            what="the completed check run",
+        )
+        console.print(f"check run completed in {time.monotonic() - started:.1f} s")
+        _show(console, stack, check)
+        return 0 if check["conclusion"] in ("success", "failure") else 1
+    except Exception as error:  # noqa: BLE001 - show the logs that explain it
+        console.print(f"[red]demo failed:[/] {error}")
+        for name in ("web", "worker", "beat"):
+            console.print(Panel(stack.log(name)[-3000:], title=f"{name}.log (tail)"))
+        return 1
+    finally:
+        stack.stop()
+
+
+def _completed_check(stack: Stack, sha: str) -> dict | None:
+    runs = [
+        r
+        for r in stack.github.fake.check_runs(REPO, head_sha=sha)
+        if r["status"] == "completed" and r["conclusion"] != "action_required"
+    ]
+    return runs[-1] if runs else None
+
+
+def _show(console: Console, stack: Stack, check: dict) -> None:
+    fake = stack.github.fake
+    output = check.get("output") or {}
+    console.rule(f"check run [bold]{check['name']}[/]: {check['conclusion']}")
+    console.print(f"[bold]{output.get('title')}[/]")
+    console.print(Markdown(output.get("summary") or ""))
+    console.print(f"annotations: {len(check.get('annotations', []))}")
+    for comment in fake.comments(REPO, PR_NUMBER):
+        console.rule(f"PR #{PR_NUMBER} comment by {comment['user']['login']}")
+        console.print(Markdown(comment["body"]))
+    for issue in fake.issues(REPO):
+        labels = ", ".join(label["name"] for label in issue.get("labels", []))
+        console.rule(f"issue #{issue['number']}: {issue['title']} [{labels}]")
+        for comment in fake.comments(REPO, issue["number"]):
+            console.print(Markdown(comment["body"][:1500]))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

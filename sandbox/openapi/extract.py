@@ -1,0 +1,145 @@
+"""Regenerate `rest-subset.json` from GitHub's OpenAPI description.
+
+The source is the npm package `@octokit/openapi` version 23.0.2 (MIT), file
+`generated/api.github.com.deref.json` (every `$ref` already inlined). To regenerate:
+
+    cd /tmp && npm pack @octokit/openapi@23.0.2 && mkdir octokit-openapi-23.0.2 \
+        && tar -xzf octokit-openapi-23.0.2.tgz -C octokit-openapi-23.0.2
+    python -m sandbox.openapi.extract \
+        /tmp/octokit-openapi-23.0.2/package/generated/api.github.com.deref.json
+
+Only the operations the bot (and PyGithub on its behalf) calls are kept, and their schemas are
+stripped of prose (descriptions, examples, titles) so the file stays small and diff-able.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+SOURCE = "@octokit/openapi 23.0.2, generated/api.github.com.deref.json"
+OUTPUT = Path(__file__).with_name("rest-subset.json")
+
+OPERATIONS: tuple[tuple[str, str], ...] = (
+    ("get", "/app"),
+    ("get", "/app/installations"),
+    ("post", "/app/installations/{installation_id}/access_tokens"),
+    ("get", "/rate_limit"),
+    ("get", "/repos/{owner}/{repo}"),
+    ("get", "/repos/{owner}/{repo}/installation"),
+    ("get", "/repos/{owner}/{repo}/pulls/{pull_number}"),
+    ("get", "/repos/{owner}/{repo}/commits/{ref}"),
+    ("get", "/repos/{owner}/{repo}/commits/{ref}/check-runs"),
+    ("get", "/repos/{owner}/{repo}/collaborators/{username}/permission"),
+    ("get", "/repos/{owner}/{repo}/contents/{path}"),
+    ("post", "/repos/{owner}/{repo}/check-runs"),
+    ("get", "/repos/{owner}/{repo}/check-runs/{check_run_id}"),
+    ("patch", "/repos/{owner}/{repo}/check-runs/{check_run_id}"),
+    ("get", "/repos/{owner}/{repo}/check-runs/{check_run_id}/annotations"),
+    ("get", "/repos/{owner}/{repo}/issues"),
+    ("post", "/repos/{owner}/{repo}/issues"),
+    ("get", "/repos/{owner}/{repo}/issues/{issue_number}"),
+    ("patch", "/repos/{owner}/{repo}/issues/{issue_number}"),
+    ("get", "/repos/{owner}/{repo}/issues/{issue_number}/comments"),
+    ("post", "/repos/{owner}/{repo}/issues/{issue_number}/comments"),
+    ("post", "/repos/{owner}/{repo}/issues/{issue_number}/labels"),
+    ("delete", "/repos/{owner}/{repo}/issues/{issue_number}/labels/{name}"),
+    ("get", "/repos/{owner}/{repo}/issues/comments/{comment_id}"),
+    ("patch", "/repos/{owner}/{repo}/issues/comments/{comment_id}"),
+    ("post", "/repos/{owner}/{repo}/issues/comments/{comment_id}/reactions"),
+    ("get", "/repos/{owner}/{repo}/labels"),
+    ("post", "/repos/{owner}/{repo}/labels"),
+    ("get", "/repos/{owner}/{repo}/labels/{name}"),
+)
+
+# Where the schema is stricter than GitHub's own documented behaviour. The description of
+# "Add labels to an issue" says "You can also pass an array of labels directly", and PyGithub's
+# `Issue.add_to_labels` does exactly that, but the schema only lists the object form.
+AMENDMENTS: dict[tuple[str, str], dict[str, Any]] = {
+    ("post", "/repos/{owner}/{repo}/issues/{issue_number}/labels"): {
+        "reason": "description: 'You can also pass an array of labels directly'",
+        "extra_one_of": {"type": "array", "minItems": 1, "items": {"type": "string"}},
+    },
+}
+
+_PROSE = {"description", "examples", "example", "title", "externalDocs"}
+_SCHEMA_MAPS = {"properties", "patternProperties"}
+_SCHEMA_LISTS = {"oneOf", "anyOf", "allOf"}
+_SCHEMA_ONE = {"items", "additionalProperties", "not"}
+
+
+def strip_schema(schema: Any) -> Any:
+    """Drop prose from a JSON schema; turn OpenAPI 3.0 `nullable` into a JSON-schema type."""
+    if not isinstance(schema, dict):
+        return schema
+    out: dict[str, Any] = {}
+    for key, value in schema.items():
+        if key in _PROSE or key.startswith("x-") or key == "nullable":
+            continue
+        if key in _SCHEMA_MAPS:
+            out[key] = {name: strip_schema(sub) for name, sub in value.items()}
+        elif key in _SCHEMA_LISTS:
+            out[key] = [strip_schema(sub) for sub in value]
+        elif key in _SCHEMA_ONE:
+            out[key] = strip_schema(value)
+        else:
+            out[key] = value
+    if schema.get("nullable") and isinstance(out.get("type"), str):
+        out["type"] = [out["type"], "null"]
+    return out
+
+
+def _body_schema(operation: dict[str, Any]) -> dict[str, Any] | None:
+    body = operation.get("requestBody")
+    if not body:
+        return None
+    return strip_schema(body["content"]["application/json"]["schema"])
+
+
+def _query(operation: dict[str, Any]) -> dict[str, Any]:
+    params = operation.get("parameters", [])
+    return {p["name"]: strip_schema(p.get("schema", {})) for p in params if p["in"] == "query"}
+
+
+def extract_operation(method: str, path: str, operation: dict[str, Any]) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "method": method.upper(),
+        "path": path,
+        "operationId": operation["operationId"],
+        "query": _query(operation),
+        "body_required": bool(operation.get("requestBody", {}).get("required", False)),
+        "body": _body_schema(operation),
+    }
+    amendment = AMENDMENTS.get((method, path))
+    if amendment and entry["body"] is not None:
+        entry["body"] = {"oneOf": [entry["body"], amendment["extra_one_of"]]}
+        entry["amended"] = amendment["reason"]
+    return entry
+
+
+def extract(description: dict[str, Any]) -> dict[str, Any]:
+    operations = [
+        extract_operation(method, path, description["paths"][path][method])
+        for method, path in OPERATIONS
+    ]
+    return {
+        "source": SOURCE,
+        "api_version": description["info"]["version"],
+        "operations": operations,
+    }
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 1:
+        print(__doc__, file=sys.stderr)
+        return 2
+    description = json.loads(Path(argv[0]).read_text(encoding="utf-8"))
+    OUTPUT.write_text(json.dumps(extract(description), indent=1) + "\n", encoding="utf-8")
+    print(f"wrote {OUTPUT}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

@@ -1,0 +1,266 @@
+"""The whole bot on one machine: real redis-server, the Procfile's processes, the fake GitHub.
+
+Used by the end-to-end tests and by the demo. Each process type is started exactly as production
+starts it: its Procfile line run with bash, after the settings are exported.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from sandbox import webhooks
+from sandbox.github_server import FakeGitHubServer
+
+ROOT = Path(__file__).resolve().parent.parent
+T = TypeVar("T")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def procfile_lines(path: Path = ROOT / "Procfile") -> dict[str, str]:
+    lines = {}
+    for line in path.read_text().splitlines():
+        if ":" in line and not line.lstrip().startswith("#"):
+            name, command = line.split(":", 1)
+            lines[name.strip()] = command.strip()
+    return lines
+
+
+def wait_until(
+    check: Callable[[], T], timeout: float = 30.0, interval: float = 0.05, what: str = ""
+) -> T:
+    """Poll `check` until it returns something truthy; its value is returned."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out after {timeout} s waiting for {what or check}")
+        time.sleep(interval)
+
+
+class RedisServer:
+    """A private `redis-server` on a free loopback port, no persistence."""
+
+    def __init__(self, workdir: Path):
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self._dir = workdir
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> RedisServer:
+        binary = shutil.which("redis-server") or "/usr/bin/redis-server"
+        self._proc = subprocess.Popen(
+            [
+                binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self._dir),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wait_until(self._answers, timeout=10, what="redis-server")
+        return self
+
+    def _answers(self) -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as sock:
+                sock.sendall(b"PING\r\n")
+                return sock.recv(16).startswith(b"+PONG")
+        except OSError:
+            return False
+
+    def stop(self) -> None:
+        if self._proc and self._proc.poll() is None:
+            self._proc.terminate()
+            self._proc.wait(timeout=10)
+
+
+@dataclass
+class Stack:
+    """Redis, the fake GitHub, and the bot's processes; `start()` then `stop()`."""
+
+    processes: Iterable[str] = ("web", "worker")
+    extra_env: dict[str, str] = field(default_factory=dict)
+    app_id: str = "4242"
+    installation_id: int = 77
+    workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="gp-stack-")))
+    secret: bytes = field(default_factory=lambda: uuid.uuid4().hex.encode())
+
+    def __post_init__(self) -> None:
+        self.redis = RedisServer(self.workdir)
+        self.web_port = free_port()
+        self.web_url = f"http://127.0.0.1:{self.web_port}"
+        self._procs: dict[str, subprocess.Popen[bytes]] = {}
+        self._key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self.key_path = self.workdir / "app-key.pem"
+
+    # lifecycle
+    def start(self) -> Stack:
+        self.key_path.write_bytes(
+            self._key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.TraditionalOpenSSL,
+                serialization.NoEncryption(),
+            )
+        )
+        self.key_path.chmod(0o600)
+        public = (
+            self._key.public_key()
+            .public_bytes(
+                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+            )
+            .decode()
+        )
+        self.redis.start()
+        self.github = FakeGitHubServer(app_id=self.app_id, public_key_pem=public).start()
+        self.github.fake.add_installation(self.installation_id)
+        for name in self.processes:
+            self.start_process(name)
+        if "web" in self.processes:
+            wait_until(self._web_ready, timeout=30, what="web /healthz")
+        return self
+
+    def env(self) -> dict[str, str]:
+        env = {
+            "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '/usr/bin:/bin')}",
+            "HOME": os.environ.get("HOME", str(self.workdir)),
+            "LANG": "C.UTF-8",
+            "PYTHONUNBUFFERED": "1",
+            "GITHUB_APP_ID": self.app_id,
+            "GITHUB_PRIVATE_KEY_PATH": str(self.key_path),
+            "GITHUB_WEBHOOK_SECRET": self.secret.decode(),
+            "GITHUB_API_URL": self.github.url,
+            "REDIS_URL": self.redis.url,
+            "GOLDEN_PATH_WORKDIR": str(self.workdir / "work"),
+            "GOLDEN_PATH_PUBLIC_URL": self.web_url,
+            "PORT": str(self.web_port),
+        }
+        env.update(self.extra_env)
+        return env
+
+    def start_process(self, name: str) -> subprocess.Popen[bytes]:
+        line = procfile_lines()[name]
+        log = (self.workdir / f"{name}.log").open("ab")
+        proc = subprocess.Popen(
+            ["bash", "-c", line],
+            cwd=ROOT,
+            env=self.env(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self._procs[name] = proc
+        return proc
+
+    def kill_process(self, name: str, sig: int = signal.SIGKILL) -> None:
+        proc = self._procs.pop(name)
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            pass
+        proc.wait(timeout=30)
+
+    def stop(self) -> None:
+        for name in list(self._procs):
+            proc = self._procs[name]
+            try:
+                os.killpg(proc.pid, signal.SIGTERM)
+                proc.wait(timeout=15)
+            except (ProcessLookupError, subprocess.TimeoutExpired):
+                try:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            self._procs.pop(name, None)
+        if hasattr(self, "github"):
+            self.github.stop()
+        self.redis.stop()
+
+    def log(self, name: str) -> str:
+        path = self.workdir / f"{name}.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def _web_ready(self) -> bool:
+        try:
+            return httpx.get(f"{self.web_url}/healthz", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    # talking to the bot
+    def deliver(self, event: str, payload: dict[str, Any]) -> httpx.Response:
+        """POST a webhook signed exactly as GitHub signs it."""
+        body = webhooks.json_body(payload)
+        headers = webhooks.delivery_headers(event, body, self.secret)
+        return httpx.post(f"{self.web_url}/webhook", content=body, headers=headers, timeout=10)
+
+    def comment(
+        self, repo: str, number: int, body: str, *, user: str = "octocat", user_type: str = "User"
+    ) -> httpx.Response:
+        payload = webhooks.comment_on_pr(
+            repo,
+            number,
+            body,
+            user=user,
+            user_type=user_type,
+            installation_id=self.installation_id,
+            base_url=self.github.url,
+        )
+        return self.deliver("issue_comment", payload)
+
+
+def git_repo_from(source: Path, dest: Path, *, message: str = "example") -> str:
+    """Copy `source` into a new git repository at `dest` and commit it; returns the sha."""
+    if dest.exists():
+        shutil.rmtree(dest)
+    shutil.copytree(source, dest)
+    return commit_all(dest, message, init=True)
+
+
+def commit_all(repo: Path, message: str, *, init: bool = False) -> str:
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "Octo Cat",
+        "GIT_AUTHOR_EMAIL": "octocat@example.com",
+        "GIT_COMMITTER_NAME": "Octo Cat",
+        "GIT_COMMITTER_EMAIL": "octocat@example.com",
+    }
+    if init:
+        subprocess.run(["git", "init", "-q", "-b", "main"], cwd=repo, check=True, env=env)
+    subprocess.run(["git", "add", "-A"], cwd=repo, check=True, env=env)
+    subprocess.run(
+        ["git", "commit", "-q", "--allow-empty", "-m", message], cwd=repo, check=True, env=env
+    )
+    done = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=repo, check=True, env=env, capture_output=True, text=True
+    )
+    return done.stdout.strip()

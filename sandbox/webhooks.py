@@ -1,0 +1,360 @@
+"""Real webhook payloads (from @octokit/webhooks-examples), retargeted to the sandbox and signed.
+
+A test builds a payload with one of the `*_event` functions, turns it into bytes with `json_body`,
+and posts those exact bytes with `delivery_headers(...)`: the signature covers the bytes sent.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import hmac
+import json
+import uuid
+import zlib
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+PAYLOADS = Path(__file__).parent / "payloads"
+HOOK_USER_AGENT = "GitHub-Hookshot/5a9c1b7"
+HOOK_ID = "418794127"
+
+_GITHUB_PREFIXES = ("https://github.com/", "http://github.com/", "git://github.com/")
+_PR_PAYLOADS = ("opened", "synchronize", "reopened", "ready_for_review")
+
+
+@functools.cache
+def _payload_text(name: str) -> str:
+    return (PAYLOADS / f"{name}.json").read_text(encoding="utf-8")
+
+
+def load_payload(name: str) -> dict[str, Any]:
+    """A fresh copy of a stored example, e.g. `load_payload("pull_request.opened")`."""
+    return json.loads(_payload_text(name))
+
+
+def json_body(payload: dict[str, Any]) -> bytes:
+    """The bytes to send (and to sign): sign exactly what goes on the wire."""
+    return json.dumps(payload).encode("utf-8")
+
+
+def sign(body: bytes, secret: bytes) -> str:
+    """`X-Hub-Signature-256` as GitHub computes it: HMAC-SHA256 of the raw body."""
+    return "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
+
+
+def delivery_headers(
+    event: str, body: bytes, secret: bytes, delivery_id: str | None = None
+) -> dict[str, str]:
+    return {
+        "Content-Type": "application/json",
+        "User-Agent": HOOK_USER_AGENT,
+        "X-GitHub-Event": event,
+        "X-GitHub-Delivery": delivery_id or str(uuid.uuid4()),
+        "X-GitHub-Hook-ID": HOOK_ID,
+        "X-GitHub-Hook-Installation-Target-Type": "integration",
+        "X-Hub-Signature-256": sign(body, secret),
+    }
+
+
+def user_id(login: str) -> int:
+    """A stable fake id for a login (the fake GitHub server uses the same rule)."""
+    return zlib.crc32(login.encode()) % 10_000_000 + 1_000
+
+
+def user(login: str, user_type: str = "User", *, base_url: str = "") -> dict[str, Any]:
+    return {
+        "login": login,
+        "id": user_id(login),
+        "node_id": f"U_{user_id(login)}",
+        "type": user_type,
+        "site_admin": False,
+        "url": f"{base_url}/users/{login}",
+        "html_url": f"{base_url}/{login}",
+    }
+
+
+# --- retargeting -------------------------------------------------------------------------------
+
+
+def _rewrite_strings(value: Any, replacements: list[tuple[str, str]]) -> Any:
+    if isinstance(value, dict):
+        return {k: _rewrite_strings(v, replacements) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_rewrite_strings(v, replacements) for v in value]
+    if isinstance(value, str):
+        for old, new in replacements:
+            if value.startswith(old):
+                return new + value[len(old) :]
+    return value
+
+
+def _url_replacements(old: str, new: str, base_url: str) -> list[tuple[str, str]]:
+    pairs = [(f"https://api.github.com/repos/{old}", f"{base_url}/repos/{new}")]
+    pairs += [(f"{prefix}{old}", f"{base_url}/{new}") for prefix in _GITHUB_PREFIXES]
+    pairs.append((f"git@github.com:{old}", f"{base_url}/{new}"))
+    return pairs
+
+
+def _retarget_repo(repo: dict[str, Any], full_name: str, base_url: str) -> None:
+    owner, name = full_name.split("/", 1)
+    repo.update(full_name=full_name, name=name)
+    if isinstance(repo.get("owner"), dict):
+        repo["owner"].update(user(owner, repo["owner"].get("type", "User"), base_url=base_url))
+
+
+def for_repo(
+    payload: dict[str, Any], full_name: str, *, installation_id: int, base_url: str
+) -> dict[str, Any]:
+    """Point a payload at `full_name` on the sandbox: names, URLs, installation."""
+    base_url = base_url.rstrip("/")
+    old = payload["repository"]["full_name"]
+    out = _rewrite_strings(payload, _url_replacements(old, full_name, base_url))
+    _retarget_repo(out["repository"], full_name, base_url)
+    if isinstance(out.get("organization"), dict):
+        out["organization"]["login"] = full_name.split("/", 1)[0]
+    out["installation"] = {"id": installation_id}
+    return out
+
+
+# --- events -----------------------------------------------------------------------------------
+
+
+def comment_on_pr(
+    full_name: str,
+    pr_number: int,
+    body: str,
+    *,
+    user: str = "octocat",
+    user_type: str = "User",
+    installation_id: int,
+    base_url: str,
+    comment_id: int | None = None,
+) -> dict[str, Any]:
+    """`issue_comment` `created` on a pull request (the example is on a plain issue)."""
+    base_url = base_url.rstrip("/")
+    payload = for_repo(
+        load_payload("issue_comment.created"),
+        full_name,
+        installation_id=installation_id,
+        base_url=base_url,
+    )
+    _set_issue(payload["issue"], full_name, pr_number, base_url)
+    author = _user(user, user_type, base_url)
+    payload["comment"] = _comment(full_name, pr_number, body, author, base_url, comment_id)
+    payload["sender"] = author
+    return payload
+
+
+def _user(login: str, user_type: str, base_url: str) -> dict[str, Any]:
+    return user(login, user_type, base_url=base_url)
+
+
+def _set_issue(issue: dict[str, Any], full_name: str, number: int, base_url: str) -> None:
+    api = f"{base_url}/repos/{full_name}"
+    html = f"{base_url}/{full_name}/pull/{number}"
+    issue.update(
+        number=number,
+        state="open",
+        url=f"{api}/issues/{number}",
+        html_url=html,
+        comments_url=f"{api}/issues/{number}/comments",
+        labels_url=f"{api}/issues/{number}/labels{{/name}}",
+        events_url=f"{api}/issues/{number}/events",
+        repository_url=api,
+        pull_request={
+            "url": f"{api}/pulls/{number}",
+            "html_url": html,
+            "diff_url": f"{html}.diff",
+            "patch_url": f"{html}.patch",
+            "merged_at": None,
+        },
+    )
+
+
+def _comment(
+    full_name: str,
+    number: int,
+    body: str,
+    author: dict[str, Any],
+    base_url: str,
+    comment_id: int | None,
+) -> dict[str, Any]:
+    cid = comment_id if comment_id is not None else uuid.uuid4().int % 2_000_000_000
+    return {
+        "id": cid,
+        "node_id": f"IC_{cid}",
+        "url": f"{base_url}/repos/{full_name}/issues/comments/{cid}",
+        "html_url": f"{base_url}/{full_name}/pull/{number}#issuecomment-{cid}",
+        "issue_url": f"{base_url}/repos/{full_name}/issues/{number}",
+        "body": body,
+        "user": author,
+        "created_at": "2024-01-01T00:00:00Z",
+        "updated_at": "2024-01-01T00:00:00Z",
+        "author_association": "CONTRIBUTOR" if author["type"] == "User" else "NONE",
+        "performed_via_github_app": None,
+    }
+
+
+def pull_request_event(
+    action: str,
+    full_name: str,
+    number: int,
+    head_sha: str,
+    *,
+    installation_id: int,
+    base_url: str,
+    head_ref: str = "feature",
+    head_full_name: str | None = None,
+    head_clone_url: str | None = None,
+    base_ref: str = "main",
+    user: str = "octocat",
+    draft: bool = False,
+    before: str | None = None,
+    body: str = "",
+) -> dict[str, Any]:
+    """`pull_request` event; `head_full_name` other than `full_name` makes it a fork."""
+    base_url = base_url.rstrip("/")
+    example = action if action in _PR_PAYLOADS else "opened"
+    payload = for_repo(
+        load_payload(f"pull_request.{example}"),
+        full_name,
+        installation_id=installation_id,
+        base_url=base_url,
+    )
+    payload.update(action=action, number=number, sender=_user(user, "User", base_url))
+    pr = payload["pull_request"]
+    _set_pull(pr, full_name, number, base_url, body=body, draft=draft, user=user)
+    head_repo = head_full_name or full_name
+    pr["head"].update(ref=head_ref, sha=head_sha, label=f"{head_repo.split('/')[0]}:{head_ref}")
+    _retarget_repo(pr["head"]["repo"], head_repo, base_url)
+    pr["head"]["repo"].update(
+        fork=head_repo != full_name,
+        clone_url=head_clone_url or f"{base_url}/{head_repo}.git",
+        url=f"{base_url}/repos/{head_repo}",
+    )
+    pr["base"].update(ref=base_ref)
+    if action == "synchronize":
+        payload["before"] = before or "0" * 40
+        payload["after"] = head_sha
+    return payload
+
+
+def _set_pull(
+    pr: dict[str, Any],
+    full_name: str,
+    number: int,
+    base_url: str,
+    *,
+    body: str,
+    draft: bool,
+    user: str,
+) -> None:
+    api = f"{base_url}/repos/{full_name}"
+    html = f"{base_url}/{full_name}/pull/{number}"
+    pr.update(
+        number=number,
+        url=f"{api}/pulls/{number}",
+        html_url=html,
+        diff_url=f"{html}.diff",
+        patch_url=f"{html}.patch",
+        issue_url=f"{api}/issues/{number}",
+        comments_url=f"{api}/issues/{number}/comments",
+        body=body,
+        draft=draft,
+        state="open",
+        user=_user(user, "User", base_url),
+    )
+
+
+def _pull_ref(full_name: str, number: int, head_sha: str, base_url: str) -> dict[str, Any]:
+    """The short pull-request form GitHub puts in `check_run.pull_requests`."""
+    repo = {"id": user_id(full_name), "url": f"{base_url}/repos/{full_name}", "name": full_name}
+    return {
+        "url": f"{base_url}/repos/{full_name}/pulls/{number}",
+        "id": user_id(f"{full_name}#{number}"),
+        "number": number,
+        "head": {"ref": f"pr-{number}", "sha": head_sha, "repo": repo},
+        "base": {"ref": "main", "sha": "0" * 40, "repo": repo},
+    }
+
+
+def check_run_event(
+    action: str,
+    full_name: str,
+    *,
+    check_run_id: int,
+    head_sha: str,
+    app_id: int,
+    installation_id: int,
+    base_url: str,
+    name: str = "Golden Path P0",
+    pull_numbers: Iterable[int] = (),
+    identifier: str = "run",
+    sender: str = "octocat",
+) -> dict[str, Any]:
+    """`check_run` `requested_action` (button `identifier` pressed) or `rerequested`."""
+    base_url = base_url.rstrip("/")
+    example = "requested_action" if action == "requested_action" else "rerequested"
+    payload = for_repo(
+        load_payload(f"check_run.{example}"),
+        full_name,
+        installation_id=installation_id,
+        base_url=base_url,
+    )
+    payload.update(action=action, sender=_user(sender, "User", base_url))
+    pulls = [_pull_ref(full_name, n, head_sha, base_url) for n in pull_numbers]
+    run = payload["check_run"]
+    run.update(
+        id=check_run_id,
+        name=name,
+        head_sha=head_sha,
+        url=f"{base_url}/repos/{full_name}/check-runs/{check_run_id}",
+        html_url=f"{base_url}/{full_name}/runs/{check_run_id}",
+        pull_requests=pulls,
+    )
+    run["app"]["id"] = app_id
+    run["check_suite"].update(head_sha=head_sha, after=head_sha, pull_requests=pulls)
+    run["check_suite"]["app"]["id"] = app_id
+    if action == "requested_action":
+        payload["requested_action"] = {"identifier": identifier}
+    else:
+        payload.pop("requested_action", None)
+    return payload
+
+
+def merge_group_event(
+    full_name: str,
+    *,
+    head_sha: str,
+    pr_number: int,
+    installation_id: int,
+    base_url: str,
+    base_ref: str = "main",
+    base_sha: str = "0" * 40,
+    action: str = "checks_requested",
+) -> dict[str, Any]:
+    """`merge_group` event whose `head_ref` names pull request `pr_number`, as GitHub's does."""
+    payload = for_repo(
+        load_payload("merge_group.checks_requested"),
+        full_name,
+        installation_id=installation_id,
+        base_url=base_url.rstrip("/"),
+    )
+    payload["action"] = action
+    queue_ref = f"gh-readonly-queue/{base_ref}/pr-{pr_number}-{base_sha}"
+    payload["merge_group"].update(
+        head_sha=head_sha,
+        head_ref=f"refs/heads/{queue_ref}",
+        base_sha=base_sha,
+        base_ref=f"refs/heads/{base_ref}",
+    )
+    payload["merge_group"]["head_commit"]["id"] = head_sha
+    return payload
+
+
+def ping_event(full_name: str, *, installation_id: int, base_url: str) -> dict[str, Any]:
+    return for_repo(
+        load_payload("ping"), full_name, installation_id=installation_id, base_url=base_url
+    )

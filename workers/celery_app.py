@@ -1,0 +1,63 @@
+"""The Celery app: broker and settings from `Settings`, two queues, no task bodies.
+
+`events` carries small webhook tasks (permission, reaction, queued check run) and `runs` the long
+golden-path runs. The `worker` process type consumes them with separate worker processes, so a
+busy run slot can never delay an event (see `bin/worker`).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from celery import Celery
+from kombu import Queue
+
+from bot.settings import get_settings
+
+EVENTS_QUEUE = "events"
+RUNS_QUEUE = "runs"
+
+HANDLE_EVENT_TASK = "golden_path.handle_event"
+RUN_TASK = "golden_path.run"
+REAP_TASK = "golden_path.reap"
+
+REAP_EVERY = timedelta(seconds=30)
+
+
+class _LazyConfig:
+    """Celery reads this object when it first needs configuration, not at import."""
+
+    task_serializer = "json"
+    result_serializer = "json"
+    accept_content = ["json"]
+    task_acks_late = True
+    task_reject_on_worker_lost = False  # a lost run is reaped and reported, never silently rerun
+    worker_prefetch_multiplier = 1
+    task_ignore_result = True
+    task_default_queue = EVENTS_QUEUE
+    task_queues = (Queue(EVENTS_QUEUE), Queue(RUNS_QUEUE))
+    task_routes = {
+        HANDLE_EVENT_TASK: {"queue": EVENTS_QUEUE},
+        REAP_TASK: {"queue": EVENTS_QUEUE},
+        RUN_TASK: {"queue": RUNS_QUEUE},
+    }
+    broker_connection_retry_on_startup = True
+    broker_transport_options = {
+        # A run may take hours; the message must not be redelivered while it runs.
+        "visibility_timeout": 6 * 3600,
+        "socket_connect_timeout": 2,
+        "socket_timeout": 5,
+    }
+    beat_schedule = {
+        "reap-stuck-runs": {"task": REAP_TASK, "schedule": REAP_EVERY.total_seconds()},
+    }
+    worker_hijack_root_logger = True
+    imports = ("workers.tasks",)
+
+    @property
+    def broker_url(self) -> str:
+        return get_settings().redis_url
+
+
+app = Celery("golden_path")
+app.config_from_object(_LazyConfig())

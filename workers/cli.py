@@ -1,0 +1,257 @@
+"""`golden-path`: run a plan in a local checkout as the worker would, or validate a plan file."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console, Group
+from rich.live import Live
+from rich.table import Table
+from rich.text import Text
+
+from workers import plan as plan_mod
+from workers import runner
+from workers.results import Conclusion, PhaseStatus, PhaseVerdict, RunReport
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+PROCEED = "Proceed with production deployment: every selected phase met its criteria."
+HOLD = "HOLD production deployment"
+
+_STATUS_STYLE = {
+    PhaseStatus.PASSED: ("passed", "green"),
+    PhaseStatus.FAILED: ("FAILED", "bold red"),
+    PhaseStatus.TIMED_OUT: ("TIMED OUT", "bold red"),
+    PhaseStatus.NOT_RUN: ("not run", "yellow"),
+    PhaseStatus.NOT_SELECTED: ("not selected", "dim"),
+    PhaseStatus.PENDING: ("pending", "dim"),
+    PhaseStatus.RUNNING: ("running…", "bold cyan"),
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> Any:  # argparse exits 2 too; say so explicitly
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="golden-path", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    run = commands.add_parser("run", help="run the plan in a local checkout")
+    run.add_argument("--plan", type=Path, help="plan file (default: DIR/.github/golden-path.yml)")
+    run.add_argument("--phase", action="append", default=[], metavar="ID", help="run only ID")
+    run.add_argument("--dir", type=Path, default=Path("."), help="the checkout (default: .)")
+    run.add_argument("--out", type=Path, help="write the markdown the bot would post here")
+    validate = commands.add_parser("validate", help="check a plan file")
+    validate.add_argument("file", nargs="?", type=Path, default=Path(plan_mod.PLAN_PATH))
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    console = Console(highlight=False)
+    if args.command == "validate":
+        return validate(args.file, console)
+    return run(args, console)
+
+
+# --- validate -----------------------------------------------------------------------------
+
+
+def _load(path: Path, console: Console) -> plan_mod.Plan | None:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        console.print(f"{path}: (file): cannot read: {exc.strerror or exc}", markup=False)
+        return None
+    try:
+        return plan_mod.parse(text, str(path))
+    except plan_mod.PlanError as exc:
+        for problem in exc.problems:
+            console.print(str(problem), markup=False)
+        return None
+
+
+def validate(path: Path, console: Console) -> int:
+    plan = _load(path, console)
+    if plan is None:
+        return EXIT_USAGE
+    console.print(
+        f"{path}: ok: {len(plan.phases)} phase(s): {', '.join(plan.phase_ids)}", markup=False
+    )
+    return EXIT_OK
+
+
+# --- run ----------------------------------------------------------------------------------
+
+
+def run(args: argparse.Namespace, console: Console) -> int:
+    checkout = args.dir.resolve()
+    plan_path = args.plan or checkout / plan_mod.PLAN_PATH
+    plan = _load(plan_path, console)
+    if plan is None:
+        return EXIT_USAGE
+    try:
+        selected = plan.select(args.phase)
+    except plan_mod.UnknownPhases as exc:
+        console.print(f"golden-path: {exc}", markup=False)
+        return EXIT_USAGE
+    for name in runner.missing_pass_env(plan, os.environ):
+        console.print(f"[yellow]note:[/] pass_env {name} is not set here; tests will not see it")
+    report = _execute(plan, selected, checkout, args.out, console)
+    console.print(results_table(report))
+    console.print(_footer(report))
+    if args.out:
+        _write_markdown(report, args.out, console)
+    return EXIT_OK if report.conclusion is Conclusion.SUCCESS else EXIT_FAILED
+
+
+def _execute(
+    plan: plan_mod.Plan,
+    selected: tuple[str, ...],
+    checkout: Path,
+    out: Path | None,
+    console: Console,
+) -> RunReport:
+    artifacts = (out / "artifacts") if out else Path(tempfile.mkdtemp(prefix="golden-path-"))
+    view = _LiveView(plan)
+    with (
+        _stop_on_interrupt() as stop,
+        Live(view, console=console, refresh_per_second=4, transient=True),
+    ):
+        report = runner.execute(
+            checkout,
+            plan,
+            selected,
+            env=runner.build_env(plan, os.environ),
+            artifacts=artifacts,
+            on_progress=view.update,
+            should_stop=stop,
+            deadline=time.monotonic() + plan.timeout_minutes * 60,
+        )
+    console.print(f"[dim]artifacts (junit, logs): {artifacts}[/]")
+    return report
+
+
+@contextmanager
+def _stop_on_interrupt() -> Iterator[Any]:
+    """Ctrl-C asks the runner to stop (it kills the test process group), instead of unwinding
+    past it and leaving pytest running."""
+    asked: list[str] = []
+
+    def on_sigint(signum: int, frame: Any) -> None:
+        asked.append("interrupted by the user (Ctrl-C)")
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield lambda: asked[0] if asked else None
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+class _LiveView:
+    """What `rich.live.Live` redraws: the table so far and the running phase's clock."""
+
+    def __init__(self, plan: plan_mod.Plan):
+        self.plan = plan
+        self.report: RunReport | None = None
+        self.phase_started = time.monotonic()
+        self.started = time.monotonic()
+
+    def update(self, report: RunReport) -> None:
+        if report.current_phase and report.current_phase != (
+            self.report and self.report.current_phase
+        ):
+            self.phase_started = time.monotonic()
+        self.report = report
+
+    def __rich__(self) -> Group:
+        if self.report is None:
+            return Group(Text(f"setting up… {time.monotonic() - self.started:.0f} s", style="cyan"))
+        current = self.report.current_phase
+        status = (
+            f"running {current.name} ({current.phase_id}) "
+            f"for {time.monotonic() - self.phase_started:.0f} s"
+            if current
+            else "between phases"
+        )
+        return Group(results_table(self.report), Text(status, style="cyan"))
+
+
+# --- output -------------------------------------------------------------------------------
+
+
+def results_table(report: RunReport) -> Table:
+    table = Table(title=report.check_name, title_justify="left")
+    table.add_column("Phase", min_width=12)
+    for column in ("Passed", "Pass rate", "p95", "Duration"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("Status")
+    table.add_column("MRR at risk", justify="right")
+    for phase in report.phases:
+        label, style = _STATUS_STYLE[phase.status]
+        table.add_row(
+            Text.assemble(
+                (phase.phase_id, "bold"), f" {phase.name}" * (phase.name != phase.phase_id)
+            ),
+            f"{phase.passed}/{phase.total}" if _ran(phase) else "-",
+            f"{phase.pass_rate:.1%}" if phase.pass_rate is not None else "-",
+            f"{phase.p95_seconds:.2f} s" if phase.p95_seconds is not None else "-",
+            f"{phase.duration_seconds:.1f} s" if phase.duration_seconds else "-",
+            Text(label, style=style),
+            f"${phase.mrr_at_risk:,}",
+        )
+    return table
+
+
+def _ran(phase: PhaseVerdict) -> bool:
+    return phase.status not in (PhaseStatus.NOT_RUN, PhaseStatus.NOT_SELECTED, PhaseStatus.PENDING)
+
+
+def _footer(report: RunReport) -> Group:
+    lines: list[Text] = []
+    if report.problem:
+        lines.append(Text(f"Run stopped: {report.problem}", style="bold red"))
+    for step in report.setup:
+        if not step.ok and step.output_tail:
+            lines.append(Text(f"setup '{step.name}' output (tail):\n{step.output_tail[-1500:]}"))
+    for phase in report.phases:
+        for reason in phase.reasons if phase.status is not PhaseStatus.PASSED else ():
+            lines.append(Text(f"{phase.phase_id}: {reason}", style="red"))
+        for failure in phase.failures[:10]:
+            where = f"{failure.file}:{failure.line}" if failure.file else failure.node_id
+            lines.append(Text(f"  ✗ {failure.node_id} ({where}): {failure.message}"))
+    lines.append(Text(f"Total MRR at risk: ${report.mrr_at_risk:,}", style="bold"))
+    conclusion = report.conclusion.value if report.conclusion else "unknown"
+    if report.conclusion is Conclusion.SUCCESS:
+        lines.append(Text(f"✅ {PROCEED}", style="bold green"))
+    else:
+        lines.append(Text(f"🛑 {HOLD} (conclusion: {conclusion})", style="bold red"))
+    return Group(*lines)
+
+
+def _write_markdown(report: RunReport, out: Path, console: Console) -> None:
+    try:
+        from workers import report as rendering  # written alongside; the run works without it
+    except ImportError as exc:
+        console.print(f"[yellow]note:[/] markdown not written: {exc}")
+        return
+    out.mkdir(parents=True, exist_ok=True)
+    output = rendering.render_check_output(report)
+    summary = f"# {output.title}\n\n{output.summary}\n\n{output.text or ''}".rstrip() + "\n"
+    (out / "check_summary.md").write_text(summary, encoding="utf-8")
+    (out / "pr_comment.md").write_text(rendering.render_pr_comment(report, {}), encoding="utf-8")
+    console.print(f"wrote {out / 'check_summary.md'} and {out / 'pr_comment.md'}", markup=False)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

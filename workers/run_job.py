@@ -1,0 +1,314 @@
+"""One bot run, start to finish: assert the world, check out, wait for the environment, run, report.
+
+Shell layer: every adapter (GitHub client, run records, environment lock, checkout, clock) is handed
+in through `RunServices`, so the same steps can be exercised against the sandbox. Whatever happens,
+the check run ends `completed`: errors become a `failure` with the reason, never a stuck
+`in_progress` (the reaper covers the case where this process itself dies).
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from bot.run_records import RecordNotFound, RunRecord, RunRecords
+from bot.scrub import Scrubber
+from workers import plan as plan_module
+from workers import publish, report, runner
+from workers.results import Conclusion, RunReport
+
+log = logging.getLogger(__name__)
+
+HEARTBEAT_SECONDS = 5.0
+LOCK_POLL_SECONDS = 1.0
+PROGRESS_MIN_INTERVAL = 3.0
+
+
+class Lock(Protocol):
+    def join(self) -> None: ...
+    def keep_alive(self) -> None: ...
+    def try_acquire(self) -> Any: ...
+    def release(self) -> None: ...
+
+
+class RepoClient(Protocol):
+    """The slice of `bot.github_api.RepoClient` a run uses."""
+
+    @property
+    def token(self) -> str: ...
+    def get_pull(self, number: int) -> Any: ...
+    def repo_clone_url(self) -> str: ...
+    def update_check_run(self, check_run_id: int, **fields: Any) -> None: ...
+
+
+@dataclass
+class RunServices:
+    records: RunRecords
+    github_for: Callable[[int, str], Any]  # (installation_id, repo) -> RepoClient
+    lock_for: Callable[[str, str, str], Lock]  # (repo, environment, run_id) -> Lock
+    checkout: Callable[..., Path]  # (clone_url, sha, dest, token=) -> Path
+    workdir: Path
+    worker_env: Mapping[str, str]
+    bot_secrets: list[str] = field(default_factory=list)
+
+
+class _Stop(Exception):
+    """End the run early with this conclusion and reason."""
+
+    def __init__(self, conclusion: Conclusion, reason: str, plan_problems: tuple[str, ...] = ()):
+        super().__init__(reason)
+        self.conclusion = conclusion
+        self.reason = reason
+        self.plan_problems = plan_problems
+
+
+def run(run_id: str, services: RunServices, *, worker: str, task_id: str | None) -> None:
+    """Execute the run `run_id` if it is still queued; a no-op for a cancelled or repeated task."""
+    try:
+        record = services.records.start(run_id, worker=worker, task_id=task_id)
+    except RecordNotFound:
+        log.warning("run %s has no record (expired?); nothing to do", run_id)
+        return
+    if record is None:
+        log.info("run %s is no longer queued; skipping", run_id)
+        return
+    _Run(record, services).execute()
+
+
+class _Run:
+    def __init__(self, record: RunRecord, services: RunServices):
+        self.record = record
+        self.services = services
+        self.client = services.github_for(record.installation_id, record.repo)
+        self._secrets = [self.client.token, *services.bot_secrets]
+        self.scrubber = Scrubber(self._secrets)
+        self.lock: Lock | None = None
+        self.checkout_dir = services.workdir / "checkouts" / record.run_id
+        self.artifacts = services.workdir / "artifacts" / record.run_id
+        self.pr_body = ""
+        self._beat_stop = threading.Event()
+        self._last_progress = 0.0
+        self._last_queue_note = ""
+
+    # the whole run
+    def execute(self) -> None:
+        beat = threading.Thread(target=self._heartbeat, name="gp-heartbeat", daemon=True)
+        beat.start()
+        try:
+            final = self._run_and_publish()
+        except _Stop as stop:
+            final = self._conclude_early(stop)
+        except Exception as exc:  # noqa: BLE001 - any failure must still end the check run
+            log.exception("run %s failed inside the bot", self.record.run_id)
+            reason = self.scrubber.scrub(
+                f"the bot failed while running: {type(exc).__name__}: {exc}"
+            )
+            final = self._conclude_early(_Stop(Conclusion.FAILURE, reason))
+        finally:
+            self._beat_stop.set()
+            if self.lock is not None:
+                self.lock.release()
+            shutil.rmtree(self.checkout_dir, ignore_errors=True)
+        if final is not None:
+            self.services.records.finish(
+                self.record.run_id,
+                final.conclusion.value if final.conclusion else Conclusion.FAILURE.value,
+                final.problem,
+                verdicts=[_verdict_summary(p) for p in final.phases],
+                mrr_at_risk=final.mrr_at_risk,
+            )
+
+    def _run_and_publish(self) -> RunReport:
+        clone_url = self._assert_head()
+        self.services.checkout(
+            clone_url, self.record.head_sha, self.checkout_dir, token=self.client.token
+        )
+        plan = self._read_plan()
+        selected = self._select(plan)
+        self._secrets += runner.secret_values(plan, self.services.worker_env)
+        self.scrubber = Scrubber(self._secrets)
+        self._wait_for_environment(plan)
+        deadline = time.monotonic() + plan.timeout_minutes * 60
+        self.services.records.set_fields(
+            self.record.run_id,
+            environment=plan.environment,
+            deadline_at=time.time() + plan.timeout_minutes * 60,
+        )
+        result = runner.execute(
+            self.checkout_dir,
+            plan,
+            selected,
+            env=runner.build_env(plan, self.services.worker_env),
+            artifacts=self.artifacts,
+            on_progress=self._progress,
+            should_stop=self._should_stop,
+            deadline=deadline,
+            report_fields=self._report_fields(),
+        )
+        publish.publish_report(
+            self.client,
+            result,
+            check_run_id=self._check_run_id(),
+            plan=plan,
+            pr_body=self.pr_body,
+            scrubber=self.scrubber,
+        )
+        return result
+
+    # steps
+    def _assert_head(self) -> str:
+        """The run tests exactly the commit that was approved; a moved head supersedes it."""
+        if self.record.pr_number is None:
+            return self.client.repo_clone_url()
+        pull = self.client.get_pull(self.record.pr_number)
+        self.pr_body = pull.body or ""
+        if pull.head_sha != self.record.head_sha:
+            raise _Stop(
+                Conclusion.CANCELLED,
+                f"Superseded by {pull.head_sha[:7]}: the pull request's head moved from "
+                f"{self.record.head_sha[:7]} before this run started, and the run only ever "
+                "tests the commit that was approved. Run `/golden-path run` again for the new "
+                "head.",
+            )
+        if pull.state != "open":
+            raise _Stop(Conclusion.CANCELLED, f"Pull request #{pull.number} is {pull.state}.")
+        return pull.head_clone_url
+
+    def _read_plan(self) -> plan_module.Plan:
+        path = self.checkout_dir / plan_module.PLAN_PATH
+        if not path.is_file():
+            raise _Stop(
+                Conclusion.FAILURE,
+                f"There is no `{plan_module.PLAN_PATH}` at {self.record.head_sha[:7]}.",
+                (f"{plan_module.PLAN_PATH}: (file): not found at this commit",),
+            )
+        try:
+            return plan_module.parse(path.read_text(errors="replace"), plan_module.PLAN_PATH)
+        except plan_module.PlanError as error:
+            raise _Stop(
+                Conclusion.FAILURE,
+                f"`{plan_module.PLAN_PATH}` is invalid.",
+                tuple(str(p) for p in error.problems),
+            ) from None
+
+    def _select(self, plan: plan_module.Plan) -> tuple[str, ...]:
+        try:
+            return plan.select(self.record.phases)
+        except plan_module.UnknownPhases as error:
+            raise _Stop(Conclusion.FAILURE, str(error)) from None
+
+    def _wait_for_environment(self, plan: plan_module.Plan) -> None:
+        self.lock = self.services.lock_for(self.record.repo, plan.environment, self.record.run_id)
+        self.lock.join()
+        while True:
+            turn = self.lock.try_acquire()
+            if turn.holding:
+                return
+            if (reason := self._should_stop()) is not None:
+                raise _Stop(Conclusion.CANCELLED, reason)
+            self._note_waiting(plan.environment, turn)
+            time.sleep(LOCK_POLL_SECONDS)
+
+    def _note_waiting(self, environment: str, turn: Any) -> None:
+        try:
+            holding = self.services.records.get(turn.holder) if turn.holder else None
+        except RecordNotFound:
+            holding = None
+        waiting_for = f"`{environment}`"
+        if holding is not None:
+            waiting_for += f" (in use by the run for {holding.target} at {holding.head_sha[:7]})"
+        note = f"{waiting_for}:{turn.ahead}"
+        if note == self._last_queue_note:
+            return
+        self._last_queue_note = note
+        output = report.render_queued_output(waiting_for=waiting_for, position=turn.ahead)
+        self._update_check(status="queued", output=output)
+
+    # callbacks
+    def _progress(self, progress: RunReport) -> None:
+        now = time.monotonic()
+        current = progress.current_phase
+        self.services.records.set_fields(
+            self.record.run_id, current_phase=current.phase_id if current else None
+        )
+        if now - self._last_progress < PROGRESS_MIN_INTERVAL and current is None:
+            return
+        self._last_progress = now
+        try:
+            publish.publish_progress(
+                self.client, progress, check_run_id=self._check_run_id(), scrubber=self.scrubber
+            )
+        except Exception:  # noqa: BLE001 - progress is best effort; the final report is not
+            log.warning("run %s: progress update failed", self.record.run_id, exc_info=True)
+
+    def _should_stop(self) -> str | None:
+        return self.services.records.cancel_reason(self.record.run_id)
+
+    def _heartbeat(self) -> None:
+        while not self._beat_stop.wait(HEARTBEAT_SECONDS):
+            try:
+                self.services.records.heartbeat(self.record.run_id)
+                if self.lock is not None:
+                    self.lock.keep_alive()
+            except Exception:  # noqa: BLE001 - a missed beat is retried; the reaper is lenient
+                log.warning("run %s: heartbeat failed", self.record.run_id, exc_info=True)
+
+    # endings
+    def _conclude_early(self, stop: _Stop) -> RunReport | None:
+        result = RunReport(
+            check_name=self.record.check_name,
+            phases=(),
+            conclusion=stop.conclusion,
+            problem=stop.reason,
+            plan_problems=stop.plan_problems,
+            **self._report_fields(),
+        )
+        try:
+            output = report.render_check_output(result)
+            self._update_check(status="completed", conclusion=stop.conclusion.value, output=output)
+        except Exception:  # noqa: BLE001 - the record stays running; the reaper concludes it
+            log.exception("run %s: could not conclude its check run", self.record.run_id)
+            return None
+        return result
+
+    def _update_check(self, *, status: str, output: Any, conclusion: str | None = None) -> None:
+        fields: dict[str, Any] = {
+            "status": status,
+            "title": self.scrubber.scrub(output.title),
+            "summary": self.scrubber.scrub(output.summary),
+        }
+        if getattr(output, "text", None):
+            fields["text"] = self.scrubber.scrub(output.text)
+        if conclusion is not None:
+            fields["conclusion"] = conclusion
+        self.client.update_check_run(self._check_run_id(), **fields)
+
+    def _check_run_id(self) -> int:
+        if self.record.check_run_id is None:
+            raise RuntimeError("run has no check run")
+        return self.record.check_run_id
+
+    def _report_fields(self) -> dict[str, Any]:
+        return {
+            "repo": self.record.repo,
+            "head_sha": self.record.head_sha,
+            "pr_number": self.record.pr_number,
+            "run_id": self.record.run_id,
+            "details_url": self.record.details_url,
+            "requested_by": self.record.requested_by,
+        }
+
+
+def _verdict_summary(verdict: Any) -> dict[str, Any]:
+    return {
+        "phase_id": verdict.phase_id,
+        "status": verdict.status.value,
+        "passed": verdict.passed,
+        "total": verdict.total,
+    }

@@ -1,0 +1,321 @@
+"""Run a plan in a checkout: setup steps, then each selected phase's pytest, judged in order.
+
+Shared by the Celery worker and the `golden-path` CLI; everything it touches is passed in."""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from workers import junit, pytest_process, verdict
+from workers.plan import RESERVED_ENV_NAMES, Phase, Plan, SetupStep
+from workers.results import (
+    Conclusion,
+    PhaseStatus,
+    PhaseVerdict,
+    RunReport,
+    StepResult,
+)
+
+# The only variables a test process inherits from the worker (plus `env` and `pass_env`).
+BASE_ENV_NAMES = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR", "TZ", "VIRTUAL_ENV")
+PYTHON_VAR = "GOLDEN_PATH_PYTHON"  # setup steps start `"$GOLDEN_PATH_PYTHON" ...` as pytest's
+
+Progress = Callable[[RunReport], None]
+StopCheck = Callable[[], str | None]
+
+
+def build_env(plan: Plan, worker_env: Mapping[str, str]) -> dict[str, str]:
+    """A plain base environment, then `plan.env`, then the `pass_env` values that exist.
+
+    The bot's secrets, its broker URL and tokens never pass, whoever names them."""
+    env = {name: worker_env[name] for name in BASE_ENV_NAMES if name in worker_env}
+    env.setdefault("PATH", "/usr/local/bin:/usr/bin:/bin")
+    env.setdefault("LANG", "C.UTF-8")
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    env["PYTHONUNBUFFERED"] = "1"
+    env.update({k: v for k, v in plan.env.items() if k not in RESERVED_ENV_NAMES})
+    for name in plan.pass_env:
+        if name in worker_env and name not in RESERVED_ENV_NAMES:
+            env[name] = worker_env[name]
+    return env
+
+
+def missing_pass_env(plan: Plan, worker_env: Mapping[str, str]) -> list[str]:
+    """`pass_env` names the worker does not have (their tests will not see them)."""
+    return [name for name in plan.pass_env if name not in worker_env]
+
+
+def secret_values(plan: Plan, worker_env: Mapping[str, str]) -> list[str]:
+    """The `pass_env` values, for the scrubber."""
+    return [worker_env[n] for n in plan.pass_env if worker_env.get(n)]
+
+
+@dataclasses.dataclass
+class _Run:
+    """The mutable state of one run while it goes; `report()` freezes it."""
+
+    checkout: Path
+    plan: Plan
+    env: dict[str, str]
+    artifacts: Path
+    on_progress: Progress
+    should_stop: StopCheck
+    deadline: float | None
+    fields: dict[str, Any]
+    started: float = dataclasses.field(default_factory=time.monotonic)
+    verdicts: dict[str, PhaseVerdict] = dataclasses.field(default_factory=dict)
+    setup: list[StepResult] = dataclasses.field(default_factory=list)
+    problem: str | None = None
+    cancelled: bool = False
+    timed_out: bool = False
+    setup_failed: bool = False
+
+    def remaining(self) -> float | None:
+        return None if self.deadline is None else self.deadline - time.monotonic()
+
+    def report(self, conclusion: Conclusion | None) -> RunReport:
+        return RunReport(
+            check_name=self.plan.check_name,
+            phases=tuple(self.verdicts[p.id] for p in self.plan.phases),
+            conclusion=conclusion,
+            setup=tuple(self.setup),
+            problem=self.problem,
+            environment=self.plan.environment,
+            duration_seconds=time.monotonic() - self.started,
+            **self.fields,
+        )
+
+
+def execute(
+    checkout: Path,
+    plan: Plan,
+    selected: tuple[str, ...],
+    *,
+    env: Mapping[str, str],
+    artifacts: Path,
+    on_progress: Progress = lambda r: None,
+    should_stop: StopCheck = lambda: None,
+    deadline: float | None = None,
+    report_fields: Mapping[str, Any] = {},  # read only, never mutated
+) -> RunReport:
+    """Run setup, then the selected phases in plan order; return the finished report."""
+    artifacts.mkdir(parents=True, exist_ok=True)
+    python = plan.python or sys.executable
+    run = _Run(
+        checkout=checkout,
+        plan=plan,
+        env={**env, PYTHON_VAR: python},
+        artifacts=artifacts,
+        on_progress=on_progress,
+        should_stop=should_stop,
+        deadline=deadline,
+        fields=_report_fields(report_fields),
+    )
+    for phase in plan.phases:
+        status = PhaseStatus.PENDING if phase.id in selected else PhaseStatus.NOT_SELECTED
+        run.verdicts[phase.id] = _placeholder(phase, status)
+    if _run_setup(run):
+        _run_phases(run, [p for p in plan.phases if p.id in selected], python)
+    _leave_pending_as_not_run(run)
+    conclusion = verdict.conclude(
+        list(run.verdicts.values()),
+        cancelled=run.cancelled,
+        timed_out=run.timed_out,
+        setup_failed=run.setup_failed,
+    )
+    return run.report(conclusion)
+
+
+def _report_fields(fields: Mapping[str, Any]) -> dict[str, Any]:
+    known = {f.name for f in dataclasses.fields(RunReport)}
+    own = {"check_name", "phases", "conclusion", "setup", "problem", "duration_seconds"}
+    unknown = set(fields) - known
+    if unknown:
+        raise TypeError(f"unknown report fields: {', '.join(sorted(unknown))}")
+    return {k: v for k, v in fields.items() if k not in own}
+
+
+def _placeholder(phase: Phase, status: PhaseStatus, *reasons: str) -> PhaseVerdict:
+    return PhaseVerdict(
+        phase_id=phase.id,
+        name=phase.title,
+        mrr_at_risk=phase.mrr_at_risk,
+        status=status,
+        reasons=reasons,
+    )
+
+
+def _interrupted(run: _Run) -> bool:
+    """Checks the stop switch and the run deadline between steps; records why it stops."""
+    if run.cancelled or run.timed_out:
+        return True
+    reason = run.should_stop()
+    if reason:
+        run.cancelled, run.problem = True, reason
+    elif (left := run.remaining()) is not None and left <= 0:
+        run.timed_out = True
+        limit = verdict.minutes_text(run.plan.timeout_minutes)
+        run.problem = f"the run's timeout of {limit} was reached"
+    return run.cancelled or run.timed_out
+
+
+def _limit(run: _Run, minutes: float) -> tuple[float, bool]:
+    """The seconds a step may take, and whether the run deadline (not its own) is the limit."""
+    own = minutes * 60
+    left = run.remaining()
+    if left is not None and left < own:
+        return max(left, 0.0), True
+    return own, False
+
+
+def _run_setup(run: _Run) -> bool:
+    for index, step in enumerate(run.plan.setup, start=1):
+        if _interrupted(run):
+            return False
+        result = _setup_step(run, index, step)
+        run.setup.append(result)
+        if not result.ok:
+            if not (run.cancelled or run.timed_out):
+                run.setup_failed = True
+                run.problem = f"setup step '{step.name}' failed: {result.reason}"
+            return False
+    return True
+
+
+def _setup_step(run: _Run, index: int, step: SetupStep) -> StepResult:
+    seconds, deadline_bound = _limit(run, step.timeout_minutes)
+    outcome = pytest_process.run(
+        step.run,
+        cwd=run.checkout,
+        env=run.env,
+        timeout_seconds=seconds,
+        log_path=run.artifacts / f"setup-{index}.log",
+        should_stop=run.should_stop,
+    )
+    reason = ""
+    if outcome.stopped_reason:
+        run.cancelled, run.problem = True, outcome.stopped_reason
+        reason = f"stopped: {outcome.stopped_reason}"
+    elif outcome.timed_out and deadline_bound:
+        run.timed_out = True
+        run.problem = f"the run's timeout was reached during setup step '{step.name}'"
+        reason = "stopped by the run's timeout"
+    elif outcome.timed_out:
+        reason = f"timed out after {verdict.minutes_text(step.timeout_minutes)}"
+    elif outcome.start_error:
+        reason = f"could not start: {outcome.start_error}"
+    elif outcome.exit_code != 0:
+        reason = f"exit code {outcome.exit_code}{_last_line(outcome.output_tail)}"
+    return StepResult(
+        name=step.name,
+        ok=outcome.ok,
+        duration_seconds=outcome.duration_seconds,
+        exit_code=outcome.exit_code,
+        output_tail=outcome.output_tail,
+        reason=reason,
+    )
+
+
+def _last_line(output: str) -> str:
+    lines = [ln.strip() for ln in output.splitlines() if ln.strip()]
+    return f": {lines[-1][:200]}" if lines else ""
+
+
+def _run_phases(run: _Run, phases: list[Phase], python: str) -> None:
+    for phase in phases:
+        if _interrupted(run):
+            return
+        run.verdicts[phase.id] = _placeholder(phase, PhaseStatus.RUNNING)
+        run.on_progress(run.report(None))
+        result = _run_phase(run, phase, python)
+        run.verdicts[phase.id] = result
+        run.on_progress(run.report(None))
+        if run.plan.fail_fast and not result.status.met_criteria and not run.cancelled:
+            _mark_rest(run, f"not run: phase '{phase.id}' did not meet its criteria (fail_fast)")
+            return
+
+
+def _run_phase(run: _Run, phase: Phase, python: str) -> PhaseVerdict:
+    junit_path = run.artifacts / f"junit-{phase.id}.xml"
+    junit_path.unlink(missing_ok=True)
+    seconds, deadline_bound = _limit(run, phase.timeout_minutes)
+    outcome = pytest_process.run(
+        pytest_argv(python, phase, junit_path),
+        cwd=run.checkout,
+        env=run.env,
+        timeout_seconds=seconds,
+        log_path=run.artifacts / f"pytest-{phase.id}.log",
+        should_stop=run.should_stop,
+    )
+    if outcome.stopped_reason:
+        run.cancelled, run.problem = True, outcome.stopped_reason
+        return _placeholder(phase, PhaseStatus.NOT_RUN, f"stopped: {outcome.stopped_reason}")
+    if outcome.timed_out and deadline_bound:
+        run.timed_out = True
+        run.problem = f"the run's timeout was reached during phase '{phase.id}'"
+        return dataclasses.replace(
+            _placeholder(phase, PhaseStatus.TIMED_OUT, "stopped by the run's timeout"),
+            duration_seconds=outcome.duration_seconds,
+        )
+    summary, report_problem = _read_junit(junit_path)
+    problem = None
+    if outcome.start_error:
+        problem = f"could not start pytest: {outcome.start_error}"
+    elif not outcome.timed_out and not summary.collection_errors:
+        problem = verdict.pytest_problem(outcome.exit_code, outcome.output_tail)
+        problem = problem or (report_problem if outcome.exit_code not in (0, 1, 5) else None)
+    return verdict.judge(
+        phase,
+        summary.tests,
+        duration_seconds=outcome.duration_seconds,
+        timed_out=outcome.timed_out,
+        collection_errors=summary.collection_errors,
+        session_problem=problem,
+    )
+
+
+def pytest_argv(python: str, phase: Phase, junit_path: Path) -> list[str]:
+    return [
+        python,
+        "-m",
+        "pytest",
+        *phase.suites,
+        "--junitxml",
+        str(junit_path),
+        "-o",
+        "junit_family=xunit1",
+        "-p",
+        "no:cacheprovider",
+        "-q",
+    ]
+
+
+def _read_junit(path: Path) -> tuple[junit.JunitSummary, str | None]:
+    try:
+        return junit.parse(path.read_text(encoding="utf-8", errors="replace")), None
+    except FileNotFoundError:
+        return junit.JunitSummary(()), "pytest wrote no JUnit report"
+    except junit.JunitError as exc:
+        return junit.JunitSummary(()), str(exc)
+
+
+def _mark_rest(run: _Run, reason: str) -> None:
+    for phase in run.plan.phases:
+        if run.verdicts[phase.id].status is PhaseStatus.PENDING:
+            run.verdicts[phase.id] = _placeholder(phase, PhaseStatus.NOT_RUN, reason)
+
+
+def _leave_pending_as_not_run(run: _Run) -> None:
+    if run.cancelled:
+        _mark_rest(run, "not run: the run was cancelled")
+    elif run.timed_out:
+        _mark_rest(run, "not run: the run's timeout was reached")
+    elif run.setup_failed:
+        _mark_rest(run, "not run: setup failed")
+    else:
+        _mark_rest(run, "not run")

@@ -1,0 +1,75 @@
+"""Per-process adapters built lazily from `Settings`: Redis, run records, the GitHub App."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import cached_property, lru_cache
+
+import redis
+
+from bot.env_lock import EnvironmentLock
+from bot.github_api import GitHubApp, RepoClient
+from bot.run_records import RunRecords
+from bot.settings import Settings, get_settings
+from workers.checkout import checkout
+from workers.run_job import RunServices
+
+# Variables of the worker's own that must never reach a test process (contract §5.2).
+BOT_ONLY_VARIABLES = (
+    "GITHUB_PRIVATE_KEY",
+    "GITHUB_PRIVATE_KEY_PATH",
+    "GITHUB_WEBHOOK_SECRET",
+    "GITHUB_APP_ID",
+    "REDIS_URL",
+)
+
+
+@dataclass
+class Services:
+    settings: Settings
+
+    @cached_property
+    def redis(self) -> redis.Redis:
+        return redis.Redis.from_url(
+            self.settings.redis_url, socket_connect_timeout=2, socket_timeout=10
+        )
+
+    @cached_property
+    def records(self) -> RunRecords:
+        return RunRecords(self.redis)
+
+    @cached_property
+    def github_app(self) -> GitHubApp:
+        pem = self.settings.private_key_pem()
+        if not self.settings.github_app_id or not pem:
+            raise RuntimeError("GITHUB_APP_ID and GITHUB_PRIVATE_KEY(_PATH) are required")
+        return GitHubApp(self.settings.github_app_id, pem, self.settings.github_api_url)
+
+    def github_for(self, installation_id: int, repo: str) -> RepoClient:
+        return self.github_app.repo_client(installation_id, repo)
+
+    def lock_for(self, repo: str, environment: str, run_id: str) -> EnvironmentLock:
+        return EnvironmentLock(self.redis, repo, environment, run_id)
+
+    def details_url(self, run_id: str) -> str | None:
+        if not self.settings.public_url:
+            return None
+        return f"{self.settings.public_url}/runs/{run_id}"
+
+    def run_services(self) -> RunServices:
+        worker_env = {k: v for k, v in os.environ.items() if k not in BOT_ONLY_VARIABLES}
+        return RunServices(
+            records=self.records,
+            github_for=self.github_for,
+            lock_for=self.lock_for,
+            checkout=checkout,
+            workdir=self.settings.workdir,
+            worker_env=worker_env,
+            bot_secrets=self.settings.secret_values(),
+        )
+
+
+@lru_cache(maxsize=1)
+def get_services() -> Services:
+    return Services(get_settings())

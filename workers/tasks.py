@@ -1,0 +1,75 @@
+"""Thin Celery tasks: primitives in, one shell function called, retries for GitHub's bad days."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from celery import Task
+
+from bot.events import event_from_dict
+from bot.github_api import GitHubError, GitHubRateLimited
+from bot.handlers import router
+from bot.handlers.context import Context
+from workers import reaper, run_job
+from workers.celery_app import HANDLE_EVENT_TASK, REAP_TASK, RUN_TASK, RUNS_QUEUE, app
+from workers.services import get_services
+
+log = logging.getLogger(__name__)
+
+
+class CeleryLauncher:
+    """Queues runs by task name on the `runs` queue; revokes queued ones."""
+
+    def launch(self, run_id: str) -> str:
+        result = app.send_task(RUN_TASK, kwargs={"run_id": run_id}, queue=RUNS_QUEUE)
+        return str(result.id)
+
+    def revoke(self, task_id: str) -> None:
+        app.control.revoke(task_id)
+
+
+@app.task(name=HANDLE_EVENT_TASK, bind=True, acks_late=True, max_retries=5)
+def handle_event(self: Task, event: dict[str, Any]) -> None:
+    """Act on one webhook event (permission, reaction, check run, queue the run)."""
+    typed = event_from_dict(event)
+    services = get_services()
+    ctx = Context(
+        github=services.github_for(typed.installation_id, typed.repo),
+        runs=services.records,
+        launcher=CeleryLauncher(),
+        installation_id=typed.installation_id,
+        details_url=services.details_url,
+        app_id=services.settings.github_app_id,
+    )
+    extra = {"delivery_id": typed.delivery_id, "repo": typed.repo}
+    try:
+        handled = router.dispatch(typed, ctx)
+    except GitHubRateLimited as limited:
+        log.warning("rate limited; retrying in %s s", limited.retry_after, extra=extra)
+        raise self.retry(countdown=max(1, int(limited.retry_after))) from None
+    except GitHubError as error:
+        log.warning("GitHub error %s; retrying", error, extra=extra)
+        raise self.retry(countdown=2 ** (self.request.retries + 1)) from None
+    log.info("event %s handled by %d handler(s)", typed.kind, handled, extra=extra)
+
+
+@app.task(name=RUN_TASK, bind=True, acks_late=True)
+def run(self: Task, run_id: str) -> None:
+    """Execute one golden-path run; its record in Redis holds everything else."""
+    services = get_services()
+    run_job.run(
+        run_id,
+        services.run_services(),
+        worker=str(self.request.hostname),
+        task_id=self.request.id,
+    )
+
+
+@app.task(name=REAP_TASK)
+def reap() -> None:
+    """Conclude runs whose worker died or that overran every limit."""
+    services = get_services()
+    reaped = reaper.reap(services.records, services.github_for)
+    if reaped:
+        log.warning("reaped %d run(s): %s", len(reaped), ", ".join(reaped))

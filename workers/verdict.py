@@ -1,0 +1,155 @@
+"""A phase's test results against its criteria (`PhaseVerdict`), and the run's conclusion."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+
+from workers.plan import Phase
+from workers.results import Conclusion, Outcome, PhaseStatus, PhaseVerdict, TestResult
+
+# pytest's exit codes (`pytest.ExitCode`) that say the session itself did not finish normally.
+_EXIT_MEANINGS = {
+    2: "pytest was interrupted",
+    3: "pytest hit an internal error",
+    4: "pytest could not start (usage error)",
+}
+
+
+def p95(durations: Iterable[float]) -> float | None:
+    """95th percentile by the nearest-rank method: the smallest value that at least 95% of
+    the values are less than or equal to, i.e. sorted(values)[ceil(0.95 * n) - 1].
+
+    It is always one of the measured durations (no interpolation); with fewer than 20 tests
+    it is the slowest one."""
+    ordered = sorted(durations)
+    if not ordered:
+        return None
+    return ordered[math.ceil(0.95 * len(ordered)) - 1]
+
+
+def judge(
+    phase: Phase,
+    tests: Sequence[TestResult],
+    *,
+    duration_seconds: float,
+    timed_out: bool = False,
+    collection_errors: Sequence[TestResult] = (),
+    session_problem: str | None = None,
+) -> PhaseVerdict:
+    """Judge a finished (or killed) phase.
+
+    A collection error is a reason of its own, not a test: it is kept in `tests` (so it is
+    annotated and grouped like a failure) but does not count toward the pass rate."""
+    everything = (*tests, *collection_errors)
+    counts = {o: sum(1 for t in tests if t.outcome is o) for o in Outcome}
+    ran = counts[Outcome.PASSED] + counts[Outcome.FAILED] + counts[Outcome.ERROR]
+    pass_rate = counts[Outcome.PASSED] / ran if ran else None
+    slowest = p95(t.duration for t in tests if t.outcome is not Outcome.SKIPPED)
+    reasons = _reasons(
+        phase, ran, pass_rate, slowest, timed_out, collection_errors, session_problem
+    )
+    if timed_out:
+        status = PhaseStatus.TIMED_OUT
+    else:
+        status = PhaseStatus.FAILED if reasons else PhaseStatus.PASSED
+    return PhaseVerdict(
+        phase_id=phase.id,
+        name=phase.title,
+        mrr_at_risk=phase.mrr_at_risk,
+        status=status,
+        passed=counts[Outcome.PASSED],
+        failed=counts[Outcome.FAILED],
+        errors=counts[Outcome.ERROR],
+        skipped=counts[Outcome.SKIPPED],
+        pass_rate=pass_rate,
+        p95_seconds=slowest,
+        duration_seconds=duration_seconds,
+        reasons=tuple(reasons),
+        tests=everything,
+    )
+
+
+def _reasons(
+    phase: Phase,
+    ran: int,
+    pass_rate: float | None,
+    slowest: float | None,
+    timed_out: bool,
+    collection_errors: Sequence[TestResult],
+    session_problem: str | None,
+) -> list[str]:
+    reasons: list[str] = []
+    if timed_out:
+        reasons.append(f"timed out after {minutes_text(phase.timeout_minutes)}")
+    reasons.extend(f"collection error in {e.file or e.node_id}" for e in collection_errors)
+    if session_problem:
+        reasons.append(session_problem)
+    if ran == 0 and not (timed_out or session_problem or collection_errors):
+        reasons.append("no tests ran")
+    required = phase.criteria.min_pass_rate
+    if pass_rate is not None and pass_rate < required:
+        shown, wanted = percent_pair(pass_rate, required)
+        reasons.append(f"pass rate {shown} is below the required {wanted}")
+    limit = phase.criteria.max_p95_seconds
+    if limit is not None and slowest is not None and slowest > limit:
+        reasons.append(f"p95 {slowest:.2f} s exceeds {limit:.2f} s")
+    return reasons
+
+
+def percent_pair(value: float, required: float) -> tuple[str, str]:
+    """Both rates as percentages, with enough decimals that they do not print alike."""
+    for decimals in (1, 2, 3, 4):
+        shown, wanted = f"{value:.{decimals}%}", f"{required:.{decimals}%}"
+        if shown != wanted:
+            break
+    return shown, wanted
+
+
+def minutes_text(minutes: float) -> str:
+    """10 -> "10 min", 1.5 -> "1.5 min", 0.25 -> "15 s"."""
+    if minutes < 1:
+        return f"{minutes * 60:g} s"
+    return f"{minutes:g} min"
+
+
+def pytest_problem(exit_code: int | None, output_tail: str = "") -> str | None:
+    """What an abnormal pytest exit says, in words; None for a normal exit.
+
+    0 (all passed), 1 (some failed) and 5 (no tests collected: judged as "no tests ran")
+    are normal. A collection error also exits 2; the runner leaves that to the collection
+    error reason."""
+    if exit_code in (0, 1, 5, None):
+        return None
+    if exit_code < 0:
+        return f"pytest was killed by signal {-exit_code}"
+    problem = f"{_EXIT_MEANINGS.get(exit_code, 'pytest was interrupted')} (exit code {exit_code})"
+    detail = _error_line(output_tail)
+    return f"{problem}: {detail}" if detail else problem
+
+
+def _error_line(output: str) -> str:
+    for line in output.splitlines():
+        if line.startswith(("ERROR:", "INTERNALERROR>")) or "Exit:" in line:
+            return line.strip(" !")[:200]
+    return ""
+
+
+def conclude(
+    verdicts: Sequence[PhaseVerdict],
+    *,
+    cancelled: bool = False,
+    timed_out: bool = False,
+    setup_failed: bool = False,
+) -> Conclusion:
+    """success only when every selected phase ran and met its criteria."""
+    if cancelled:
+        return Conclusion.CANCELLED
+    if timed_out:
+        return Conclusion.TIMED_OUT
+    selected = [v for v in verdicts if v.status is not PhaseStatus.NOT_SELECTED]
+    if setup_failed or not selected:
+        return Conclusion.FAILURE
+    if all(v.status is PhaseStatus.PASSED for v in selected):
+        return Conclusion.SUCCESS
+    return Conclusion.FAILURE
