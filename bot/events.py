@@ -14,6 +14,7 @@ from typing import Any, ClassVar, TypeAlias
 
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
+from bot.commands import PREFIX as COMMAND_PREFIX
 from bot.webhook import Delivery, MalformedDelivery
 
 
@@ -138,9 +139,22 @@ def from_delivery(delivery: Delivery) -> Event | None:
     if payload.get("installation") is None:
         return None  # not sent to an App installation: nothing we could act with
     try:
-        return _BUILDERS[delivery.event](delivery.id, payload)
+        event = _BUILDERS[delivery.event](delivery.id, payload)
     except ValidationError as exc:
         raise MalformedDelivery(_describe(delivery.event, exc)) from exc
+    if isinstance(event, CommentEvent) and not _may_hold_commands(event):
+        return None
+    return event
+
+
+def _may_hold_commands(event: CommentEvent) -> bool:
+    """Most comments are conversation: only a pull request's human comments that mention the
+    command are worth a task (the handler still parses them properly)."""
+    return (
+        event.is_pull_request
+        and not event.author_is_bot
+        and COMMAND_PREFIX in event.body.lower()
+    )
 
 
 # ---- payload subsets: only what we read, strictly typed ------------------------------------

@@ -30,9 +30,7 @@ class Scrubber:
             # A secret can reach output URL-encoded (a query string, a clone URL).
             values.update({secret, secret.strip(), quote(secret, safe="")})
         ordered = sorted(values, key=lambda v: (-len(v), v))
-        self._secrets_re = (
-            re.compile("|".join(re.escape(v) for v in ordered)) if ordered else None
-        )
+        self._secrets_re = re.compile("|".join(re.escape(v) for v in ordered)) if ordered else None
 
     def scrub(self, text: str) -> str:
         if not text:

@@ -64,6 +64,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     return run(args, console)
 
 
+def _say(console: Console, line: str) -> None:
+    """A plain line (file: key: reason) that must stay whole for grep and editors."""
+    console.print(line, markup=False, soft_wrap=True)
+
+
 # --- validate -----------------------------------------------------------------------------
 
 
@@ -71,13 +76,13 @@ def _load(path: Path, console: Console) -> plan_mod.Plan | None:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        console.print(f"{path}: (file): cannot read: {exc.strerror or exc}", markup=False)
+        _say(console, f"{path}: (file): cannot read: {exc.strerror or exc}")
         return None
     try:
         return plan_mod.parse(text, str(path))
     except plan_mod.PlanError as exc:
         for problem in exc.problems:
-            console.print(str(problem), markup=False)
+            _say(console, str(problem))
         return None
 
 
@@ -85,9 +90,7 @@ def validate(path: Path, console: Console) -> int:
     plan = _load(path, console)
     if plan is None:
         return EXIT_USAGE
-    console.print(
-        f"{path}: ok: {len(plan.phases)} phase(s): {', '.join(plan.phase_ids)}", markup=False
-    )
+    _say(console, f"{path}: ok: {len(plan.phases)} phase(s): {', '.join(plan.phase_ids)}")
     return EXIT_OK
 
 
@@ -103,7 +106,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
     try:
         selected = plan.select(args.phase)
     except plan_mod.UnknownPhases as exc:
-        console.print(f"golden-path: {exc}", markup=False)
+        _say(console, f"golden-path: {exc}")
         return EXIT_USAGE
     for name in runner.missing_pass_env(plan, os.environ):
         console.print(f"[yellow]note:[/] pass_env {name} is not set here; tests will not see it")
@@ -250,7 +253,7 @@ def _write_markdown(report: RunReport, out: Path, console: Console) -> None:
     summary = f"# {output.title}\n\n{output.summary}\n\n{output.text or ''}".rstrip() + "\n"
     (out / "check_summary.md").write_text(summary, encoding="utf-8")
     (out / "pr_comment.md").write_text(rendering.render_pr_comment(report, {}), encoding="utf-8")
-    console.print(f"wrote {out / 'check_summary.md'} and {out / 'pr_comment.md'}", markup=False)
+    _say(console, f"wrote {out / 'check_summary.md'} and {out / 'pr_comment.md'}")
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,7 +40,7 @@ STATUS: dict[PhaseStatus, tuple[str, str]] = {
     PhaseStatus.FAILED: ("❌", "Failed"),
     PhaseStatus.TIMED_OUT: ("⏱️", "Timed out"),
     PhaseStatus.NOT_RUN: ("⏭️", "Not run"),
-    PhaseStatus.NOT_SELECTED: ("➖", "Not selected"),
+    PhaseStatus.NOT_SELECTED: ("➖", "Not selected"),  # noqa: RUF001 - an emoji, on purpose
     PhaseStatus.PENDING: ("⏳", "Pending"),
     PhaseStatus.RUNNING: ("🔄", "Running"),
 }
@@ -110,6 +110,21 @@ def code(value: object, table: bool = False) -> str:
     if table:
         text = text.replace("|", "\\|")
     return f"{ticks}{text}{ticks}"
+
+
+_CODE_SPAN_RE = re.compile(r"(`+)([^`\n]+?)\1(?!`)")
+
+
+def rich(value: object) -> str:
+    """Like `md`, but `inline code` in the text stays code (our own reasons use it)."""
+    text = " ".join(_clean(value).split("\n"))
+    out, start = [], 0
+    for match in _CODE_SPAN_RE.finditer(text):
+        out.append(md(text[start : match.start()]))
+        out.append(code(match.group(2).strip() or match.group(2)))
+        start = match.end()
+    out.append(md(text[start:]))
+    return "".join(out)
 
 
 def fence(value: object, info: str = "text") -> str:
@@ -182,7 +197,9 @@ _ENV = jinja2.Environment(
     lstrip_blocks=True,
     keep_trailing_newline=True,
 )
-_ENV.filters.update(md=md, code=code, fence=fence, html=html_text, url=url, oneline=oneline)
+_ENV.filters.update(
+    md=md, rich=rich, code=code, fence=fence, html=html_text, url=url, oneline=oneline
+)
 
 
 def _render(name: str, **context: Any) -> str:
@@ -462,10 +479,7 @@ def _annotation(test: TestResult) -> dict[str, Any]:
 
 def render_queued_output(waiting_for: str | None, position: int | None) -> CheckOutput:
     """The output of a check run that waits for its turn."""
-    if waiting_for:
-        text = f"Queued: waiting for {waiting_for}"
-    else:
-        text = "Queued: waiting for a worker"
+    text = f"Queued: waiting for {waiting_for or 'a worker'}"
     if position:
         text += f" ({_plural(position, 'run')} ahead)"
     summary = _render("check_queued.md.j2", waiting_for=waiting_for or "", position=position)
@@ -562,11 +576,10 @@ def _value(obj: Any, name: str, default: Any = None) -> Any:
 
 def _record(record: Any) -> dict[str, Any]:
     """The fields of a run record (duck-typed: `bot.run_records.RunRecord` is an edge type)."""
-    if record is None:
-        return {}
     state = _value(record, "state", "") or ""
     conclusion = _value(record, "conclusion") or ""
     return {
+        "exists": record is not None,
         "state": state,
         "current_phase": _value(record, "current_phase") or "",
         "conclusion": conclusion,

@@ -107,9 +107,7 @@ def error_text(message: str, traceback: str = "") -> str:
     text = message.strip() or "\n".join(_TB_E_LINES_RE.findall(traceback))
     text = re.sub(r"^E\s+", "", text)
     match = _MESSAGE_TYPE_RE.match(text)
-    if match and text[match.end() - 1 : match.end()] == ":":
-        text = text[match.end() :]
-    elif match:
+    if (match and text[match.end() - 1 : match.end()] == ":") or match:
         text = text[match.end() :]
     return text.strip()
 

@@ -51,6 +51,11 @@ def example(event: str, action: str | None, *, installation: bool = True) -> dic
             payload = copy.deepcopy(payload)
             if installation:
                 payload.setdefault("installation", {"id": 1})
+            if event == "issue_comment":
+                # GitHub's comment examples are on a plain issue and hold no command; the bot
+                # acts only on pull-request comments that mention `/golden-path`.
+                payload["issue"]["pull_request"] = {"url": payload["issue"]["url"]}
+                payload["comment"]["body"] = "/golden-path run"
             return payload
     pytest.skip(f"no example payload for {event} {action}")
 
@@ -157,10 +162,10 @@ def test_comment_event_fields() -> None:
     assert not parsed.author_is_bot
 
 
-def test_comment_on_a_plain_issue_is_marked_as_such() -> None:
-    parsed = deliver("issue_comment", example("issue_comment", "created"))
-    assert isinstance(parsed, CommentEvent)
-    assert parsed.is_pull_request is False
+def test_comment_on_a_plain_issue_is_not_queued() -> None:
+    payload = example("issue_comment", "created")
+    del payload["issue"]["pull_request"]
+    assert deliver("issue_comment", payload) is None
 
 
 @pytest.mark.parametrize(
@@ -175,8 +180,20 @@ def test_comment_on_a_plain_issue_is_marked_as_such() -> None:
     ],
 )
 def test_bot_authors(login: str, user_type: str, is_bot: bool) -> None:
-    parsed = deliver("issue_comment", pr_comment_payload(login=login, type=user_type))
-    assert parsed.author_is_bot is is_bot
+    payload = pr_comment_payload(login=login, type=user_type)
+    payload["comment"]["body"] = "/golden-path run"
+    # Bots' comments are dropped before queueing; the property is what decides.
+    assert (deliver("issue_comment", payload) is None) is is_bot
+    event = CommentEvent(**{**_comment_fields(), "author": login, "author_type": user_type})
+    assert event.author_is_bot is is_bot
+
+
+def _comment_fields() -> dict[str, Any]:
+    return dict(
+        delivery_id="d", installation_id=1, repo="o/r", action="created", sender="x",
+        number=1, is_pull_request=True, issue_state="open", comment_id=1, body="",
+        author="x", author_type="User",
+    )
 
 
 def test_pull_request_synchronize_fields() -> None:
@@ -396,3 +413,22 @@ def test_events_are_frozen() -> None:
 def test_routed_actions_match_the_event_types() -> None:
     assert {cls.github_event: cls.actions for cls in EVENT_TYPES} == dict(ROUTED_ACTIONS)
     assert len({cls.kind for cls in EVENT_TYPES}) == len(EVENT_TYPES)
+
+
+# ---- comments that cannot hold a command never leave the web process ------------------------
+
+
+@pytest.mark.parametrize(
+    ("case", "change"),
+    [
+        ("comment on a plain issue", lambda p: p["issue"].pop("pull_request")),
+        ("conversation without the command", lambda p: p["comment"].update(body="LGTM")),
+        ("written by a bot account", lambda p: p["comment"]["user"].update(type="Bot")),
+        ("written by an [bot] login", lambda p: p["comment"]["user"].update(login="ci[bot]")),
+    ],
+)
+def test_comments_without_commands_are_ignored(case: str, change: Any) -> None:
+    payload = example("issue_comment", "created")
+    assert isinstance(deliver("issue_comment", payload), CommentEvent), case
+    change(payload)
+    assert deliver("issue_comment", payload) is None, case

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import sys
 import textwrap
 import time
 from pathlib import Path
@@ -14,7 +16,9 @@ from workers import pytest_process, runner
 from workers.results import Conclusion, PhaseStatus, RunReport
 
 SUITES = {
-    "tests/test_pass.py": "def test_a():\n    assert True\n\ndef test_b():\n    assert 1 + 1 == 2\n",
+    "tests/test_pass.py": (
+        "def test_a():\n    assert True\n\ndef test_b():\n    assert 1 + 1 == 2\n"
+    ),
     "tests/test_fail.py": (
         "def test_a():\n    pass\n\ndef test_b():\n    pass\n\ndef test_c():\n    pass\n\n"
         "def test_d():\n    assert {'status': 500} == {'status': 200}\n"
@@ -137,7 +141,7 @@ def test_each_kind_of_phase(
     assert (judged.passed, judged.failed, judged.errors) == counts
     assert len(judged.reasons) == len(reasons)
     for got, want in zip(judged.reasons, reasons, strict=True):
-        assert __import__("re").fullmatch(want, got) or got == want, got
+        assert got == want or re.fullmatch(want, got), got
 
 
 def test_failed_test_carries_file_line_and_message(
@@ -341,7 +345,7 @@ def test_process_output_is_bounded_keeping_head_and_tail(tmp_path: Path) -> None
         "import sys\nprint('FIRST')\nsys.stdout.write('x' * 3_000_000)\nprint()\nprint('LAST')\n"
     )
     outcome = pytest_process.run(
-        [__import__("sys").executable, "-c", script],
+        [sys.executable, "-c", script],
         cwd=tmp_path,
         env={"PATH": "/usr/bin:/bin"},
         timeout_seconds=20,

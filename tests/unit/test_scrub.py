@@ -55,9 +55,7 @@ def test_leaves_short_token_lookalikes() -> None:
 
 
 def test_masks_pem_private_key_blocks() -> None:
-    pem = (
-        "-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA\nabc\n-----END RSA PRIVATE KEY-----"
-    )
+    pem = "-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA\nabc\n-----END RSA PRIVATE KEY-----"
     out = Scrubber([]).scrub(f"before\n{pem}\nafter")
     assert out == f"before\n{MASK}\nafter"
     assert "MIIE" not in Scrubber([]).scrub("-----BEGIN PRIVATE KEY-----\nMIIEtruncated")

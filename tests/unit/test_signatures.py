@@ -27,11 +27,19 @@ def failed(node_id: str, message: str, traceback: str = "") -> TestResult:
     ("message", "traceback", "expected"),
     [
         ("AssertionError: assert 500 == 200", "", "AssertionError"),
-        ("E   requests.exceptions.ConnectionError: boom", "", "requests.exceptions.ConnectionError"),
+        (
+            "E   requests.exceptions.ConnectionError: boom",
+            "",
+            "requests.exceptions.ConnectionError",
+        ),
         ("Failed: DID NOT RAISE <class 'ValueError'>", "", "Failed"),
         ("assert resp.ok", "", "AssertionError"),
-        ("", "def test_x():\n>       1/0\nE       ZeroDivisionError: division by zero\n\n"
-         "tests/test_x.py:3: ZeroDivisionError", "ZeroDivisionError"),
+        (
+            "",
+            "def test_x():\n>       1/0\nE       ZeroDivisionError: division by zero\n\n"
+            "tests/test_x.py:3: ZeroDivisionError",
+            "ZeroDivisionError",
+        ),
         ("", "E   KeyError: 'a'\nmore", "KeyError"),
         ("something odd happened", "", "Failure"),
     ],
@@ -51,7 +59,10 @@ def test_exception_type(message: str, traceback: str, expected: str) -> None:
         ("file /tmp/pytest-of-u/pytest-3/x.json", "file <PATH>"),
         ("key 'user_id' and \"email\"", "key <S> and <S>"),
         ("don't   split\n\n words", "don't split words"),
-        ("https://staging.example.com/api/v1/users/42", "https://staging.example.com/api/v<N>/users/<N>"),
+        (
+            "https://staging.example.com/api/v1/users/42",
+            "https://staging.example.com/api/v<N>/users/<N>",
+        ),
         ("tests/test_auth.py:12", "tests/test_auth.py:<N>"),
     ],
 )
@@ -66,7 +77,7 @@ _hexdigits = "0123456789abcdef"
 _datetimes = st.datetimes(min_value=datetime(1970, 1, 1), max_value=datetime(2200, 1, 1))
 VALUES = {
     "number": st.one_of(
-        st.integers(-10**12, 10**12).map(str),
+        st.integers(-(10**12), 10**12).map(str),
         st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False).map(lambda f: f"{f:.3f}"),
     ),
     "hex": st.text(_hexdigits, min_size=8, max_size=40).filter(
@@ -98,8 +109,28 @@ VALUES = {
         lambda s: f'"{s}"'
     ),
 }
-WORDS = ["connection", "refused", "expected", "got", "user", "at", "for", "request", "(", ")",
-         "=", "==", "failed", "status", "in", "login", "timeout", "after", "with", "id"]
+WORDS = [
+    "connection",
+    "refused",
+    "expected",
+    "got",
+    "user",
+    "at",
+    "for",
+    "request",
+    "(",
+    ")",
+    "=",
+    "==",
+    "failed",
+    "status",
+    "in",
+    "login",
+    "timeout",
+    "after",
+    "with",
+    "id",
+]
 TYPES = ["AssertionError", "requests.exceptions.ConnectionError", "TimeoutError", "KeyError"]
 
 
@@ -107,8 +138,11 @@ TYPES = ["AssertionError", "requests.exceptions.ConnectionError", "TimeoutError"
 def template_and_two_fillings(draw: st.DrawFn) -> tuple[str, str]:
     kinds = list(VALUES)
     parts = draw(
-        st.lists(st.one_of(st.sampled_from(WORDS), st.sampled_from(kinds).map(lambda k: ("slot", k))),
-                 min_size=1, max_size=12)
+        st.lists(
+            st.one_of(st.sampled_from(WORDS), st.sampled_from(kinds).map(lambda k: ("slot", k))),
+            min_size=1,
+            max_size=12,
+        )
     )
     kind = draw(st.sampled_from(TYPES))
 
@@ -130,14 +164,18 @@ def test_changing_values_never_splits_a_pattern(pair: tuple[str, str]) -> None:
     assert patterns[0].phase_ids == ("auth", "api")
 
 
-_type_name = st.from_regex(r"([a-z]{1,6}\.){0,2}[A-Z][A-Za-z]{0,10}(Error|Exception)", fullmatch=True)
+_type_name = st.from_regex(
+    r"([a-z]{1,6}\.){0,2}[A-Z][A-Za-z]{0,10}(Error|Exception)", fullmatch=True
+)
 
 
 @given(a=_type_name, b=_type_name, text=st.text(max_size=80))
 def test_different_exception_types_never_merge(a: str, b: str, text: str) -> None:
     if a == b:
         return
-    patterns = cluster([("p", failed("t::a", f"{a}: {text}")), ("p", failed("t::b", f"{b}: {text}"))])
+    patterns = cluster(
+        [("p", failed("t::a", f"{a}: {text}")), ("p", failed("t::b", f"{b}: {text}"))]
+    )
     assert len(patterns) == 2
     assert patterns[0].key != patterns[1].key
     assert {p.exception_type for p in patterns} == {a, b}

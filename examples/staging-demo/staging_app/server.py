@@ -222,7 +222,7 @@ def usage(req: Request) -> Response:
     if email is None:
         return unauthorized()
     user = STATE.users[email]
-    return 200, {"plan": user["plan"], "agent_runs": user.get("runs", 0)}
+    return 200, {"email": email, "plan": user["plan"], "agent_runs": user.get("runs", 0)}
 
 
 # --- routing ------------------------------------------------------------------------------

@@ -1,0 +1,95 @@
+"""How much time the runner adds on top of plain pytest, on the bundled example's suites.
+
+Starts the example's staging service once, then times, 5 times each (interleaved):
+  - plain:  `python -m pytest SUITES -q` once per phase, one after the other;
+  - runner: `workers.runner.execute(...)` on the same plan without its setup step
+            (same phases: pytest with --junitxml, JUnit parsing, judging, progress reports).
+Prints both medians, their min-max spread, and the ratio runner/plain.
+
+Run: .venv/bin/python bench/runner_overhead.py [--runs 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from workers import plan as plan_mod  # noqa: E402 - after the path fix, for a plain checkout
+from workers import runner  # noqa: E402
+
+EXAMPLE = ROOT / "examples" / "staging-demo"
+
+
+def time_plain(checkout: Path, plan: plan_mod.Plan, env: dict[str, str]) -> float:
+    started = time.perf_counter()
+    for phase in plan.phases:
+        subprocess.run(
+            [sys.executable, "-m", "pytest", *phase.suites, "-q", "-p", "no:cacheprovider"],
+            cwd=checkout,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.STDOUT,
+            check=True,
+        )
+    return time.perf_counter() - started
+
+
+def time_runner(checkout: Path, plan: plan_mod.Plan, env: dict[str, str], artifacts: Path) -> float:
+    started = time.perf_counter()
+    report = runner.execute(
+        checkout, plan, plan.phase_ids, env=env, artifacts=artifacts, on_progress=lambda r: None
+    )
+    elapsed = time.perf_counter() - started
+    if report.conclusion is None or report.conclusion.value != "success":
+        sys.exit(f"the example did not pass under the runner: {report.problem or report.phases}")
+    return elapsed
+
+
+def describe(name: str, samples: list[float]) -> str:
+    return (
+        f"{name:<7} median {statistics.median(samples):6.2f} s   "
+        f"spread {min(samples):.2f}-{max(samples):.2f} s   (n={len(samples)})"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="golden-path-bench-"))
+    checkout = work / "demo"
+    shutil.copytree(EXAMPLE, checkout, ignore=shutil.ignore_patterns(".staging", "__pycache__"))
+    full = plan_mod.parse((checkout / plan_mod.PLAN_PATH).read_text())
+    plan = full.model_copy(update={"setup": ()})  # the service is started once, below
+    worker_env = {k: v for k, v in os.environ.items() if k != "GOLDEN_PATH_DEMO_BREAK"}
+    env = runner.build_env(plan, worker_env)
+    subprocess.run([sys.executable, "staging_app/start.py"], cwd=checkout, env=env, check=True)
+    try:
+        time_plain(checkout, plan, env)  # warm-up: imports, page cache
+        plain, ran = [], []
+        for i in range(args.runs):
+            plain.append(time_plain(checkout, plan, env))
+            ran.append(time_runner(checkout, plan, env, work / f"artifacts-{i}"))
+    finally:
+        subprocess.run([sys.executable, "staging_app/stop.py"], cwd=checkout, check=False)
+        shutil.rmtree(work, ignore_errors=True)
+    print(f"{len(plan.phases)} phases, {args.runs} runs each, python {sys.version.split()[0]}")
+    print(describe("pytest", plain))
+    print(describe("runner", ran))
+    ratio = statistics.median(ran) / statistics.median(plain)
+    overhead = statistics.median(ran) - statistics.median(plain)
+    print(f"ratio runner/pytest {ratio:.3f}  (overhead {overhead:+.2f} s per run)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,425 @@
+"""The GitHub App client: JWT, cached installation tokens, and the few REST calls the bot makes.
+
+The only module that imports PyGithub. Callers get plain values (`PullInfo`, `IssueRef`, ints,
+strings, dicts) and a small error hierarchy, never PyGithub objects. Requests go through PyGithub's
+`Requester` (auth, retries, base URL, JSON) with explicit REST paths: one request per call, no lazy
+objects that fetch behind our back.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import logging
+import re
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import quote, urlencode
+
+import github
+import requests
+from github.GithubRetry import GithubRetry
+from urllib3.exceptions import MaxRetryError
+
+log = logging.getLogger(__name__)
+
+TOKEN_REFRESH_MARGIN = timedelta(minutes=5)
+MAX_LIST_PAGES = 20  # 2,000 comments or issues: enough to find our own, bounded if not
+TIMEOUT_SECONDS = 30
+
+
+class GitHubError(Exception):
+    """A GitHub request failed; `status` is the HTTP status when there was one."""
+
+    def __init__(self, message: str, status: int | None = None):
+        super().__init__(message)
+        self.status = status
+
+
+class GitHubNotFound(GitHubError):
+    pass
+
+
+class GitHubRateLimited(GitHubError):
+    def __init__(self, message: str, reset_at: datetime, status: int | None = None):
+        super().__init__(message, status)
+        self.reset_at = reset_at
+
+    @property
+    def retry_after(self) -> float:
+        return max(1.0, (self.reset_at - datetime.now(UTC)).total_seconds())
+
+
+@dataclass(frozen=True)
+class PullInfo:
+    number: int
+    state: str
+    head_sha: str
+    head_ref: str
+    head_full_name: str
+    head_clone_url: str
+    base_full_name: str
+    base_ref: str
+    body: str
+    html_url: str
+    user_login: str
+    is_fork: bool
+
+
+@dataclass(frozen=True)
+class IssueRef:
+    number: int
+    url: str
+
+
+def default_retry() -> GithubRetry:
+    """A few quick retries for 5xx and secondary rate limits; never minutes of silent waiting."""
+    return GithubRetry(
+        total=3,
+        backoff_factor=0.5,
+        status_forcelist=[429, 500, 502, 503, 504],
+        allowed_methods={"GET", "POST", "PATCH", "PUT", "DELETE"},
+        secondary_rate_wait=10,
+        max_rate_limit_wait=60,
+    )
+
+
+def _translate(error: Exception, what: str) -> GitHubError:
+    """A PyGithub or transport error as one of ours; never carries request headers or tokens."""
+    if isinstance(error, github.GithubException):
+        status = error.status
+        message = (error.data or {}).get("message", "") if isinstance(error.data, dict) else ""
+        text = f"{what}: HTTP {status} {message}".strip()
+        headers = {k.lower(): v for k, v in (error.headers or {}).items()}
+        limited = isinstance(error, github.RateLimitExceededException) or (
+            status in (403, 429) and ("rate limit" in message.lower() or "retry-after" in headers)
+        )
+        if limited:
+            return GitHubRateLimited(text, _reset_at(headers), status)
+        if status == 404:
+            return GitHubNotFound(text, status)
+        return GitHubError(text, status)
+    # Retries used up (urllib3 says "too many 403 error responses"): a rate limit or a bad day.
+    text = str(error)
+    found = re.search(r"too many (\d{3}) error", text)
+    status = int(found.group(1)) if found else None
+    if status in (403, 429):
+        return GitHubRateLimited(f"{what}: rate limited", datetime.now(UTC) + timedelta(minutes=1))
+    return GitHubError(f"{what}: {type(error).__name__} (HTTP {status})", status)
+
+
+def _reset_at(headers: dict[str, str]) -> datetime:
+    now = datetime.now(UTC)
+    try:
+        if "retry-after" in headers:
+            return now + timedelta(seconds=float(headers["retry-after"]))
+        if "x-ratelimit-reset" in headers:
+            return datetime.fromtimestamp(int(headers["x-ratelimit-reset"]), UTC)
+    except ValueError:
+        pass
+    return now + timedelta(seconds=60)
+
+
+_ERRORS = (github.GithubException, requests.RequestException, MaxRetryError)
+
+
+class GitHubApp:
+    """One GitHub App: its JWT and a per-installation token cache (thread-safe)."""
+
+    def __init__(
+        self,
+        app_id: str,
+        private_key_pem: str,
+        base_url: str = "https://api.github.com",
+        *,
+        retry: GithubRetry | None = None,
+        seconds_between_requests: float | None = 0.25,
+        seconds_between_writes: float | None = 0.5,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._retry = retry if retry is not None else default_retry()
+        self._gaps = (seconds_between_requests, seconds_between_writes)
+        self._clock = clock
+        # AppAuth signs RS256 with iat 60 s in the past and exp 5 min ahead (PyGithub defaults).
+        self._integration = github.GithubIntegration(
+            auth=github.Auth.AppAuth(str(app_id), private_key_pem),
+            base_url=self.base_url,
+            retry=self._retry,
+            timeout=TIMEOUT_SECONDS,
+        )
+        self._tokens: dict[int, tuple[str, datetime]] = {}
+        self._lock = threading.Lock()
+
+    def installation_token(self, installation_id: int) -> str:
+        """A token for the installation, reused until five minutes before it expires."""
+        with self._lock:
+            cached = self._tokens.get(installation_id)
+            if cached is not None and self._clock() < cached[1] - TOKEN_REFRESH_MARGIN:
+                return cached[0]
+            try:
+                auth = self._integration.get_access_token(installation_id)
+            except _ERRORS as error:
+                raise _translate(error, f"installation {installation_id} token") from None
+            expires_at = auth.expires_at
+            if expires_at.tzinfo is None:
+                expires_at = expires_at.replace(tzinfo=UTC)
+            self._tokens[installation_id] = (auth.token, expires_at)
+            return auth.token
+
+    def repo_client(self, installation_id: int, full_name: str) -> RepoClient:
+        return RepoClient(
+            lambda: self.installation_token(installation_id),
+            full_name,
+            base_url=self.base_url,
+            retry=self._retry,
+            seconds_between_requests=self._gaps[0],
+            seconds_between_writes=self._gaps[1],
+        )
+
+
+class RepoClient:
+    """The bot's calls on one repository, as one installation."""
+
+    def __init__(
+        self,
+        token_source: Callable[[], str],
+        full_name: str,
+        *,
+        base_url: str = "https://api.github.com",
+        retry: GithubRetry | None = None,
+        seconds_between_requests: float | None = 0.25,
+        seconds_between_writes: float | None = 0.5,
+    ) -> None:
+        self.full_name = full_name
+        self._token_source = token_source
+        self._base_url = base_url.rstrip("/")
+        self._retry = retry if retry is not None else default_retry()
+        self._gaps = (seconds_between_requests, seconds_between_writes)
+        self._gh: github.Github | None = None
+        self._gh_token = ""
+        self._labels_ensured: set[str] = set()
+        self._repo_path = f"/repos/{full_name}"
+
+    # --- plumbing -------------------------------------------------------------------------
+
+    @property
+    def token(self) -> str:
+        """The current installation token (for git and for the scrubber)."""
+        return self._token_source()
+
+    def _requester(self) -> Any:
+        token = self.token
+        if self._gh is None or token != self._gh_token:
+            self._gh = github.Github(
+                auth=github.Auth.Token(token),
+                base_url=self._base_url,
+                retry=self._retry,
+                timeout=TIMEOUT_SECONDS,
+                seconds_between_requests=self._gaps[0],
+                seconds_between_writes=self._gaps[1],
+            )
+            self._gh_token = token
+        return self._gh.requester
+
+    def _call(self, verb: str, path: str, body: Any = None, **query: Any) -> Any:
+        url = f"{self._repo_path}{path}"
+        if query:
+            url += "?" + urlencode({k: v for k, v in query.items() if v is not None})
+        try:
+            _, data = self._requester().requestJsonAndCheck(verb, url, input=body)
+        except _ERRORS as error:
+            raise _translate(error, f"{verb} {url}") from None
+        return data
+
+    def _pages(self, path: str, key: str | None = None, **query: Any) -> Iterator[dict[str, Any]]:
+        for page in range(1, MAX_LIST_PAGES + 1):
+            data = self._call("GET", path, per_page=100, page=page, **query)
+            items = data.get(key, []) if key else data
+            yield from items
+            if len(items) < 100:
+                return
+
+    # --- reads ----------------------------------------------------------------------------
+
+    def permission_of(self, login: str) -> str:
+        """`admin`, `maintain`, `write`, `triage`, `read` or `none` (role_name tells maintain
+        and triage apart, which `permission` folds into write and read)."""
+        try:
+            data = self._call("GET", f"/collaborators/{quote(login, safe='')}/permission")
+        except GitHubNotFound:
+            return "none"
+        return str(data.get("role_name") or data.get("permission") or "none")
+
+    def get_pull(self, number: int) -> PullInfo:
+        data = self._call("GET", f"/pulls/{number}")
+        head, base = data.get("head") or {}, data.get("base") or {}
+        head_repo, base_repo = head.get("repo") or {}, base.get("repo") or {}
+        head_name, base_name = head_repo.get("full_name") or "", base_repo.get("full_name") or ""
+        return PullInfo(
+            number=int(data["number"]),
+            state=str(data.get("state") or ""),
+            head_sha=str(head.get("sha") or ""),
+            head_ref=str(head.get("ref") or ""),
+            head_full_name=head_name,
+            head_clone_url=str(head_repo.get("clone_url") or ""),
+            base_full_name=base_name,
+            base_ref=str(base.get("ref") or ""),
+            body=str(data.get("body") or ""),
+            html_url=str(data.get("html_url") or ""),
+            user_login=str((data.get("user") or {}).get("login") or ""),
+            is_fork=not head_name or head_name.lower() != base_name.lower(),
+        )
+
+    def repo_clone_url(self) -> str:
+        return str(self._call("GET", "").get("clone_url") or "")
+
+    def read_file(self, path: str, ref: str) -> str | None:
+        """A file's text at `ref`, or None when it does not exist there."""
+        try:
+            data = self._call("GET", f"/contents/{quote(path)}", ref=ref)
+        except GitHubNotFound:
+            return None
+        if not isinstance(data, dict) or data.get("type") != "file":
+            return None
+        return base64.b64decode(data.get("content") or "").decode("utf-8", errors="replace")
+
+    def list_check_runs(self, head_sha: str, check_name: str) -> list[dict[str, Any]]:
+        runs = self._pages(f"/commits/{head_sha}/check-runs", "check_runs", check_name=check_name)
+        return [
+            {
+                "id": r["id"],
+                "status": r.get("status"),
+                "conclusion": r.get("conclusion"),
+                "external_id": r.get("external_id"),
+            }
+            for r in runs
+        ]
+
+    def find_open_issue(self, label: str, marker: str) -> IssueRef | None:
+        for issue in self._pages("/issues", state="open", labels=label):
+            if "pull_request" not in issue and marker in (issue.get("body") or ""):
+                return IssueRef(int(issue["number"]), str(issue.get("html_url") or ""))
+        return None
+
+    # --- writes ---------------------------------------------------------------------------
+
+    def react(self, comment_id: int, content: str) -> None:
+        self._call("POST", f"/issues/comments/{comment_id}/reactions", {"content": content})
+
+    def comment(self, number: int, body: str) -> str:
+        data = self._call("POST", f"/issues/{number}/comments", {"body": body})
+        return str(data.get("html_url") or "")
+
+    def reply(self, number: int, body: str) -> str:
+        """Answer a command with a comment on its pull request."""
+        return self.comment(number, body)
+
+    def upsert_comment(self, number: int, marker: str, body: str) -> str:
+        """Edit the bot's comment carrying `marker` (only when the body changed), else create."""
+        for existing in self._pages(f"/issues/{number}/comments"):
+            user = existing.get("user") or {}
+            if user.get("type") == "Bot" and marker in (existing.get("body") or ""):
+                if existing.get("body") != body:
+                    self._call("PATCH", f"/issues/comments/{existing['id']}", {"body": body})
+                return str(existing.get("html_url") or "")
+        return self.comment(number, body)
+
+    def create_issue(self, title: str, body: str, labels: list[str]) -> IssueRef:
+        data = self._call("POST", "/issues", {"title": title, "body": body, "labels": labels})
+        return IssueRef(int(data["number"]), str(data.get("html_url") or ""))
+
+    def ensure_label(self, name: str, color: str, description: str) -> None:
+        if name in self._labels_ensured:
+            return
+        try:
+            self._call("GET", f"/labels/{quote(name, safe='')}")
+        except GitHubNotFound:
+            try:
+                self._call(
+                    "POST", "/labels", {"name": name, "color": color, "description": description}
+                )
+            except GitHubError as error:
+                if error.status != 422:  # 422: created meanwhile by another run
+                    raise
+        self._labels_ensured.add(name)
+
+    def add_labels(self, number: int, names: list[str]) -> None:
+        self._call("POST", f"/issues/{number}/labels", {"labels": list(names)})
+
+    def remove_label(self, number: int, name: str) -> None:
+        with contextlib.suppress(GitHubNotFound):  # not there: that is what we wanted
+            self._call("DELETE", f"/issues/{number}/labels/{quote(name, safe='')}")
+
+    def create_check_run(
+        self,
+        *,
+        name: str,
+        head_sha: str,
+        status: str,
+        conclusion: str | None = None,
+        title: str,
+        summary: str,
+        text: str | None = None,
+        details_url: str | None = None,
+        external_id: str | None = None,
+        actions: list[dict[str, Any]] | None = None,
+        annotations: list[dict[str, Any]] | None = None,
+    ) -> int:
+        body: dict[str, Any] = {
+            "name": name,
+            "head_sha": head_sha,
+            "status": status,
+            "output": _output(title, summary, text, annotations),
+        }
+        optional = {
+            "conclusion": conclusion,
+            "details_url": details_url,
+            "external_id": external_id,
+            "actions": actions,
+        }
+        body.update({k: v for k, v in optional.items() if v is not None})
+        return int(self._call("POST", "/check-runs", body)["id"])
+
+    def update_check_run(
+        self,
+        check_run_id: int,
+        *,
+        status: str | None = None,
+        conclusion: str | None = None,
+        title: str | None = None,
+        summary: str | None = None,
+        text: str | None = None,
+        annotations: list[dict[str, Any]] | None = None,
+        details_url: str | None = None,
+        actions: list[dict[str, Any]] | None = None,
+    ) -> None:
+        body: dict[str, Any] = {}
+        optional = {
+            "status": status,
+            "conclusion": conclusion,
+            "details_url": details_url,
+            "actions": actions,
+        }
+        body.update({k: v for k, v in optional.items() if v is not None})
+        if title is not None or summary is not None or text is not None or annotations:
+            if title is None or summary is None:
+                raise ValueError("GitHub needs the output's title and summary with any output")
+            body["output"] = _output(title, summary, text, annotations)
+        self._call("PATCH", f"/check-runs/{check_run_id}", body)
+
+
+def _output(
+    title: str, summary: str, text: str | None, annotations: list[dict[str, Any]] | None
+) -> dict[str, Any]:
+    output: dict[str, Any] = {"title": title, "summary": summary}
+    if text:
+        output["text"] = text
+    if annotations:
+        if len(annotations) > 50:
+            raise ValueError("GitHub takes at most 50 annotations per request")
+        output["annotations"] = annotations
+    return output

@@ -1,0 +1,216 @@
+"""Post a rendered run through the GitHub client: check run and annotations, PR comment, five whys
+and linked issues. Everything is scrubbed on its way out.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from bot.closing_refs import closing_refs
+from bot.github_api import GitHubError, IssueRef
+from bot.scrub import Scrubber
+from workers import report as rpt
+from workers.plan import FiveWhys, Plan
+from workers.results import Conclusion, RunReport
+
+log = logging.getLogger(__name__)
+
+ANNOTATIONS_PER_REQUEST = 50  # GitHub's limit per check-run request
+MAX_FIVE_WHYS = 10  # patterns filed per run: a broken staging must not open hundreds of issues
+MAX_LINKED_ISSUES = 20
+PASSING_LABEL = ("golden-path:passing", "0e8a16", "The latest golden-path run of its PR passed")
+FAILING_LABEL = ("golden-path:failing", "d93f0b", "The latest golden-path run of its PR failed")
+FIVE_WHYS_LABEL_STYLE = ("5319e7", "A golden-path failure pattern to investigate (five whys)")
+
+
+class PublishClient(Protocol):
+    """The slice of `bot.github_api.RepoClient` publishing uses."""
+
+    def update_check_run(self, check_run_id: int, **fields: Any) -> None: ...
+    def upsert_comment(self, number: int, marker: str, body: str) -> str: ...
+    def comment(self, number: int, body: str) -> str: ...
+    def find_open_issue(self, label: str, marker: str) -> IssueRef | None: ...
+    def create_issue(self, title: str, body: str, labels: list[str]) -> IssueRef: ...
+    def ensure_label(self, name: str, color: str, description: str) -> None: ...
+    def add_labels(self, number: int, names: list[str]) -> None: ...
+    def remove_label(self, number: int, name: str) -> None: ...
+
+
+@dataclass
+class PublishResult:
+    check_run_id: int
+    pr_comment_url: str | None = None
+    five_whys: dict[str, str] = field(default_factory=dict)  # pattern key -> issue/comment URL
+    linked_issues: list[int] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # steps after the check run that failed
+
+
+def _scrub_output(output: rpt.CheckOutput, scrubber: Scrubber) -> rpt.CheckOutput:
+    return rpt.CheckOutput(
+        title=scrubber.scrub(output.title),
+        summary=scrubber.scrub(output.summary),
+        text=scrubber.scrub(output.text),
+        annotations=[
+            {k: scrubber.scrub(v) if isinstance(v, str) else v for k, v in a.items()}
+            for a in output.annotations
+        ],
+    )
+
+
+def _output_fields(output: rpt.CheckOutput) -> dict[str, Any]:
+    fields: dict[str, Any] = {"title": output.title, "summary": output.summary}
+    if output.text:
+        fields["text"] = output.text
+    return fields
+
+
+def publish_check(
+    client: PublishClient, report: RunReport, *, check_run_id: int, scrubber: Scrubber
+) -> None:
+    """The check run's status, conclusion and output; annotations 50 per request."""
+    output = _scrub_output(rpt.render_check_output(report), scrubber)
+    batches = [
+        output.annotations[i : i + ANNOTATIONS_PER_REQUEST]
+        for i in range(0, len(output.annotations), ANNOTATIONS_PER_REQUEST)
+    ] or [[]]
+    status: dict[str, Any] = (
+        {"status": "in_progress"}
+        if report.conclusion is None
+        else {"status": "completed", "conclusion": report.conclusion.value}
+    )
+    first = {**status, **_output_fields(output)}
+    if batches[0]:
+        first["annotations"] = batches[0]
+    client.update_check_run(check_run_id, **first)
+    # GitHub wants the output's title and summary with every further batch.
+    for batch in batches[1:]:
+        client.update_check_run(check_run_id, **_output_fields(output), annotations=batch)
+
+
+def publish_report(
+    client: PublishClient,
+    report: RunReport,
+    *,
+    check_run_id: int,
+    plan: Plan | None,
+    pr_body: str | None,
+    scrubber: Scrubber,
+    five_whys_label: str = "five-whys",
+) -> PublishResult:
+    """Everything a finished (or progressing) run shows on GitHub.
+
+    The check run comes first and its errors propagate (the caller retries or concludes it);
+    later steps are independent: one failing is logged and recorded, the others still happen.
+    """
+    publish_check(client, report, check_run_id=check_run_id, scrubber=scrubber)
+    result = PublishResult(check_run_id)
+    if report.conclusion is None:
+        return result
+    patterns = rpt.failure_patterns(report)[:MAX_FIVE_WHYS]
+    mode = plan.five_whys if plan is not None else FiveWhys.OFF
+
+    def attempt(step: str, action: Callable[[], None]) -> None:
+        try:
+            action()
+        except GitHubError as error:
+            log.warning("publishing %s failed: %s", step, error)
+            result.errors.append(f"{step}: {error}")
+
+    for pattern in patterns:
+        attempt(
+            f"five whys {pattern.key}",
+            lambda p=pattern: _five_whys(
+                client, report, p, mode, five_whys_label, scrubber, result
+            ),
+        )
+    if report.pr_number is not None:
+        attempt("pr comment", lambda: _pr_comment(client, report, scrubber, result))
+        for number in closing_refs(pr_body, report.repo)[:MAX_LINKED_ISSUES]:
+            if number != report.pr_number:
+                attempt(
+                    f"linked issue #{number}",
+                    lambda n=number: _linked_issue(client, report, n, scrubber, result),
+                )
+    return result
+
+
+def _five_whys(
+    client: PublishClient,
+    report: RunReport,
+    pattern: Any,
+    mode: FiveWhys,
+    label: str,
+    scrubber: Scrubber,
+    result: PublishResult,
+) -> None:
+    marker = rpt.five_whys_marker(pattern.key)
+    if mode is FiveWhys.OFF:
+        return
+    if mode is FiveWhys.COMMENT:
+        if report.pr_number is None:
+            return
+        _, body = rpt.render_five_whys_issue(pattern, report)
+        url = client.upsert_comment(report.pr_number, marker, scrubber.scrub(body))
+        result.five_whys[pattern.key] = url
+        return
+    client.ensure_label(label, *FIVE_WHYS_LABEL_STYLE)
+    existing = client.find_open_issue(label, marker)
+    if existing is not None:
+        client.comment(
+            existing.number, scrubber.scrub(rpt.render_five_whys_recurrence(pattern, report))
+        )
+        result.five_whys[pattern.key] = existing.url
+        return
+    title, body = rpt.render_five_whys_issue(pattern, report)
+    created = client.create_issue(scrubber.scrub(title), scrubber.scrub(body), [label])
+    result.five_whys[pattern.key] = created.url
+
+
+def _pr_comment(
+    client: PublishClient, report: RunReport, scrubber: Scrubber, result: PublishResult
+) -> None:
+    assert report.pr_number is not None
+    body = scrubber.scrub(rpt.render_pr_comment(report, result.five_whys))
+    result.pr_comment_url = client.upsert_comment(report.pr_number, rpt.PR_COMMENT_MARKER, body)
+
+
+def _linked_issue(
+    client: PublishClient, report: RunReport, number: int, scrubber: Scrubber, result: PublishResult
+) -> None:
+    body = scrubber.scrub(rpt.render_linked_issue(report))
+    client.upsert_comment(number, rpt.linked_issue_marker(report.pr_number), body)
+    result.linked_issues.append(number)
+    if report.conclusion is Conclusion.CANCELLED:
+        return  # a cancelled run proves nothing either way: leave the label as it was
+    wanted, other = (
+        (PASSING_LABEL, FAILING_LABEL)
+        if report.conclusion is Conclusion.SUCCESS
+        else (FAILING_LABEL, PASSING_LABEL)
+    )
+    client.ensure_label(*wanted)
+    client.add_labels(number, [wanted[0]])
+    client.remove_label(number, other[0])
+
+
+def publish_progress(
+    client: PublishClient, report: RunReport, *, check_run_id: int, scrubber: Scrubber
+) -> None:
+    """An `in_progress` check run whose output shows the running phase and the results so far."""
+    output = _scrub_output(rpt.render_check_output(report), scrubber)
+    client.update_check_run(check_run_id, status="in_progress", **_output_fields(output))
+
+
+def publish_queued(
+    client: PublishClient,
+    *,
+    check_run_id: int,
+    waiting_for: str | None,
+    position: int | None,
+    scrubber: Scrubber,
+) -> None:
+    """A `queued` check run that says what it waits for."""
+    output = _scrub_output(rpt.render_queued_output(waiting_for, position), scrubber)
+    client.update_check_run(check_run_id, status="queued", **_output_fields(output))
