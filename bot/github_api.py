@@ -84,6 +84,7 @@ def default_retry() -> GithubRetry:
         allowed_methods={"GET", "POST", "PATCH", "PUT", "DELETE"},
         secondary_rate_wait=10,
         max_rate_limit_wait=60,
+        raise_on_status=False,  # out of retries: the last answer, so its headers reach us
     )
 
 

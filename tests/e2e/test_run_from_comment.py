@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 
+from sandbox.stack import wait_until
 from tests.e2e.conftest import (
     FAILING_SUITE,
     PASSING_SUITE,
@@ -37,7 +38,7 @@ def test_run_comment_reports_check_run_comment_five_whys_and_linked_issue(stack,
     summary = done["output"]["summary"]
     assert "Core authentication" in summary and "Checkout journey" in summary
     assert "HOLD production deployment" in summary
-    statuses = [h.get("status") for h in done["history"]]
+    statuses = [h["body"].get("status") for h in done["history"]]
     assert statuses[0] == "queued" and "in_progress" in statuses
 
     # annotations at the failing tests' file and line
@@ -46,6 +47,7 @@ def test_run_comment_reports_check_run_comment_five_whys_and_linked_issue(stack,
     assert any(a["path"] == "tests/test_checkout.py" for a in done["annotations"])
 
     assert [r["content"] for r in fake.reactions(comment_id)] == ["eyes"]
+    wait_until(lambda: fake.labels_of(project.repo, 5), timeout=20)
     sticky = bot_comments(stack, project.repo, 1)
     assert len(sticky) == 1 and "golden-path:pr-comment" in sticky[0]["body"]
 
@@ -59,6 +61,10 @@ def test_run_comment_reports_check_run_comment_five_whys_and_linked_issue(stack,
     second = fake.add_comment(project.repo, 1, "/golden-path run")
     assert stack.deliver("issue_comment", _comment(stack, project, second)).status_code == 202
     _wait_for_n_completed(stack, project, 2)
+    wait_until(
+        lambda: all(len(bot_comments(stack, project.repo, i["number"])) == 1 for i in five_whys),
+        timeout=20,
+    )
     settle(1.0)
     assert len(bot_comments(stack, project.repo, 1)) == 1
     again = [i for i in fake.issues(project.repo) if i["title"].startswith("Five whys:")]
@@ -77,6 +83,8 @@ def test_passing_run_succeeds_and_labels_linked_issue_passing(stack, make_projec
     done = wait_for_check(stack, project)
     assert done["conclusion"] == "success"
     assert "HOLD" not in done["output"]["summary"]
+    # the check run is concluded first (it gates the merge); the rest follows it
+    wait_until(lambda: stack.github.fake.labels_of(project.repo, 9), timeout=20)
     assert stack.github.fake.labels_of(project.repo, 9) == ["golden-path:passing"]
     assert not [i for i in stack.github.fake.issues(project.repo) if "Five whys" in i["title"]]
 
@@ -94,7 +102,7 @@ def test_run_selected_phase_only(stack, make_project):
 def test_unknown_phase_is_answered_and_nothing_runs(stack, make_project):
     project = make_project({"tests/test_auth.py": PASSING_SUITE})
     comment_id = stack.github.fake.add_comment(project.repo, 1, "/golden-path run nope")
-    stack.deliver("issue_comment", _comment(stack, project, comment_id))
+    stack.deliver("issue_comment", _comment(stack, project, comment_id, "/golden-path run nope"))
     reply = _wait_for_reply(stack, project)
     assert "nope" in reply and "auth" in reply and "checkout" in reply
     assert check_runs(stack, project) == []

@@ -222,13 +222,15 @@ def test_server_errors_are_retried(fake: FakeGitHub, client: RepoClient) -> None
 
 
 def test_rate_limit_says_when_to_come_back(fake: FakeGitHub, keys: tuple[str, str]) -> None:
-    client = _app(fake, keys, retry=GithubRetry(total=0)).repo_client(INSTALLATION, REPO)
-    reset = int((datetime.now(UTC) + timedelta(minutes=3)).timestamp())
+    # No retries here, so the answer reaches the translation at once (the default retry would
+    # first wait out the Retry-After).
+    retry = GithubRetry(total=0, raise_on_status=False)
+    client = _app(fake, keys, retry=retry).repo_client(INSTALLATION, REPO)
     fake.fail_next(
-        "GET", r"/pulls/5$", 403,
-        headers={"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(reset)},
-        body={"message": "API rate limit exceeded for installation ID 77."},
+        "GET", r"/pulls/5$", 429, headers={"retry-after": "150"},
+        body={"message": "You have exceeded a secondary rate limit."},
     )  # fmt: skip
     with pytest.raises(GitHubRateLimited) as limited:
         client.get_pull(5)
-    assert 120 < limited.value.retry_after <= 181
+    assert 140 < limited.value.retry_after <= 150
+    assert isinstance(limited.value, GitHubError)  # callers may catch the base class

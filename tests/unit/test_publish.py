@@ -71,7 +71,9 @@ class Recorder:
 
 
 def _plan(five_whys: str = "issue") -> Plan:
-    return Plan.model_validate({"five_whys": five_whys, "phases": [{"id": "auth", "suites": ["t"]}]})
+    return Plan.model_validate(
+        {"five_whys": five_whys, "phases": [{"id": "auth", "suites": ["t"]}]}
+    )
 
 
 PLAN = _plan()

@@ -187,7 +187,8 @@ def _finished(status: PhaseStatus, mrr: int = 1000, pid: str = "p") -> PhaseVerd
     [
         (Conclusion.SUCCESS, ["passed", "passed"], None, "All 2 phases passed"),
         (Conclusion.SUCCESS, ["passed", "not_selected"], None, "The selected phase passed"),
-        (Conclusion.FAILURE, ["failed", "passed"], None, "1 of 2 phases failed — $1,000 MRR at risk"),
+        (Conclusion.FAILURE, ["failed", "passed"], None,
+         "1 of 2 phases failed — $1,000 MRR at risk"),
         (Conclusion.FAILURE, ["failed", "timed_out", "not_run"], None,
          "2 of 3 phases failed — $3,000 MRR at risk"),
         (Conclusion.TIMED_OUT, ["passed", "timed_out"], None,
