@@ -151,9 +151,7 @@ def _may_hold_commands(event: CommentEvent) -> bool:
     """Most comments are conversation: only a pull request's human comments that mention the
     command are worth a task (the handler still parses them properly)."""
     return (
-        event.is_pull_request
-        and not event.author_is_bot
-        and COMMAND_PREFIX in event.body.lower()
+        event.is_pull_request and not event.author_is_bot and COMMAND_PREFIX in event.body.lower()
     )
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable, Iterable
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 import redis
@@ -21,7 +21,7 @@ RECORD_TTL_SECONDS = 30 * 24 * 3600
 _PREFIX = "gp"
 
 
-class RunState(str, Enum):
+class RunState(StrEnum):
     QUEUED = "queued"
     RUNNING = "running"
     COMPLETED = "completed"

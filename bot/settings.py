@@ -16,7 +16,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="", extra="ignore", case_sensitive=True)
 
     github_app_id: str | None = Field(default=None, validation_alias="GITHUB_APP_ID")
-    github_private_key: SecretStr | None = Field(default=None, validation_alias="GITHUB_PRIVATE_KEY")
+    github_private_key: SecretStr | None = Field(
+        default=None, validation_alias="GITHUB_PRIVATE_KEY"
+    )
     github_private_key_path: Path | None = Field(
         default=None, validation_alias="GITHUB_PRIVATE_KEY_PATH"
     )

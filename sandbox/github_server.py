@@ -14,9 +14,9 @@ import argparse
 import json
 import math
 import re
-import subprocess
 import secrets
 import socket
+import subprocess
 import threading
 import time
 from collections.abc import Callable

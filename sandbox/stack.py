@@ -6,6 +6,7 @@ starts it: its Procfile line run with bash, after the settings are exported.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -184,10 +185,8 @@ class Stack:
 
     def kill_process(self, name: str, sig: int = signal.SIGKILL) -> None:
         proc = self._procs.pop(name)
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            pass
         proc.wait(timeout=30)
 
     def stop(self) -> None:
@@ -197,10 +196,8 @@ class Stack:
                 os.killpg(proc.pid, signal.SIGTERM)
                 proc.wait(timeout=15)
             except (ProcessLookupError, subprocess.TimeoutExpired):
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     os.killpg(proc.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
             self._procs.pop(name, None)
         if hasattr(self, "github"):
             self.github.stop()

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 
-class Outcome(str, Enum):
+class Outcome(StrEnum):
     PASSED = "passed"
     FAILED = "failed"
     ERROR = "error"
@@ -32,7 +32,7 @@ class TestResult:
         return self.outcome in (Outcome.FAILED, Outcome.ERROR)
 
 
-class PhaseStatus(str, Enum):
+class PhaseStatus(StrEnum):
     PASSED = "passed"  # met its criteria
     FAILED = "failed"  # missed them (reasons say why)
     TIMED_OUT = "timed_out"  # the phase's own timeout
@@ -74,7 +74,7 @@ class PhaseVerdict:
         return tuple(t for t in self.tests if t.is_failure)
 
 
-class Conclusion(str, Enum):
+class Conclusion(StrEnum):
     """Check-run conclusions the bot uses. Never `neutral`/`skipped` (contract §6)."""
 
     SUCCESS = "success"

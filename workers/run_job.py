@@ -104,7 +104,7 @@ class _Run:
             final = self._run_and_publish()
         except _Stop as stop:
             final = self._conclude_early(stop)
-        except Exception as exc:  # noqa: BLE001 - any failure must still end the check run
+        except Exception as exc:
             log.exception("run %s failed inside the bot", self.record.run_id)
             reason = self.scrubber.scrub(
                 f"the bot failed while running: {type(exc).__name__}: {exc}"
@@ -244,7 +244,7 @@ class _Run:
             publish.publish_progress(
                 self.client, progress, check_run_id=self._check_run_id(), scrubber=self.scrubber
             )
-        except Exception:  # noqa: BLE001 - progress is best effort; the final report is not
+        except Exception:
             log.warning("run %s: progress update failed", self.record.run_id, exc_info=True)
 
     def _should_stop(self) -> str | None:
@@ -256,7 +256,7 @@ class _Run:
                 self.services.records.heartbeat(self.record.run_id)
                 if self.lock is not None:
                     self.lock.keep_alive()
-            except Exception:  # noqa: BLE001 - a missed beat is retried; the reaper is lenient
+            except Exception:
                 log.warning("run %s: heartbeat failed", self.record.run_id, exc_info=True)
 
     # endings
@@ -272,7 +272,7 @@ class _Run:
         try:
             output = report.render_check_output(result)
             self._update_check(status="completed", conclusion=stop.conclusion.value, output=output)
-        except Exception:  # noqa: BLE001 - the record stays running; the reaper concludes it
+        except Exception:
             log.exception("run %s: could not conclude its check run", self.record.run_id)
             return None
         return result

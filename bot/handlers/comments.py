@@ -61,8 +61,9 @@ def _cancel(event: CommentEvent, ctx: Context) -> Answer:
     if not permissions.may_cancel(permission):
         return Answer(
             "confused",
-            report.render_reply("refused", user=event.author, permission=permission,
-                                command="cancel"),
+            report.render_reply(
+                "refused", user=event.author, permission=permission, command="cancel"
+            ),
         )
     record = ctx.runs.latest_for_pr(event.repo, event.number)
     if record is None or not record.active:

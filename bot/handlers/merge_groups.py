@@ -27,9 +27,14 @@ def pull_request_of(head_ref: str) -> int | None:
 def on_checks_requested(event: MergeGroupEvent, ctx: Context) -> None:
     plan = run_requests.read_plan(ctx, event.head_sha)
     if isinstance(plan, plan_module.PlanError):
-        _complete(ctx, event, run_requests.DEFAULT_CHECK_NAME, "failure",
-                  "The golden-path plan cannot be used",
-                  report.render_reply("plan_error", problems=[str(p) for p in plan.problems]))
+        _complete(
+            ctx,
+            event,
+            run_requests.DEFAULT_CHECK_NAME,
+            "failure",
+            "The golden-path plan cannot be used",
+            report.render_reply("plan_error", problems=[str(p) for p in plan.problems]),
+        )
         return
     if plan.merge_queue is plan_module.MergeQueue.RUN:
         run_requests.request_run(
@@ -64,7 +69,10 @@ def _reuse(event: MergeGroupEvent, ctx: Context, plan: plan_module.Plan) -> None
         else "The golden path has not passed for every pull request in this group"
     )
     summary = report.render_reply(
-        "merge_group", passed=passed, missing=missing, head_ref=event.head_ref,
+        "merge_group",
+        passed=passed,
+        missing=missing,
+        head_ref=event.head_ref,
         unknown_ref=number is None,
     )
     _complete(ctx, event, plan.check_name, conclusion, title, summary)

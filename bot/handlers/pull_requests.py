@@ -57,9 +57,9 @@ def on_closed(event: PullRequestEvent, ctx: Context) -> None:
 
 def _supersede(event: PullRequestEvent, ctx: Context, reason: str) -> None:
     record = ctx.runs.latest_for_pr(event.repo, event.number)
-    if record is not None and record.active and record.head_sha != event.head_sha:
-        run_requests.cancel_run(ctx, record, reason)
-    elif record is not None and record.active and event.action == "closed":
+    if (record is not None and record.active and record.head_sha != event.head_sha) or (
+        record is not None and record.active and event.action == "closed"
+    ):
         run_requests.cancel_run(ctx, record, reason)
 
 

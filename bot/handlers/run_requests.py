@@ -62,8 +62,7 @@ def request_run(ctx: Context, req: RunRequest) -> Answer:
         if not permissions.may_run(permission):
             return Answer(
                 "confused",
-                report.render_reply("refused", user=req.user, permission=permission,
-                                    command="run"),
+                report.render_reply("refused", user=req.user, permission=permission, command="run"),
             )
     if req.pr_number is not None:
         pull = ctx.github.get_pull(req.pr_number)
@@ -76,22 +75,33 @@ def request_run(ctx: Context, req: RunRequest) -> Answer:
     plan = read_plan(ctx, head_sha)
     if isinstance(plan, plan_module.PlanError):
         _fail_on_plan(ctx, req, head_sha, plan)
-        return Answer("eyes", report.render_reply("plan_error", problems=[str(p) for p in plan.problems]))
+        return Answer(
+            "eyes", report.render_reply("plan_error", problems=[str(p) for p in plan.problems])
+        )
     try:
         plan.select(req.phases)
     except plan_module.UnknownPhases as unknown:
         return Answer(
             "confused",
-            report.render_reply("unknown_phases", unknown=list(unknown.unknown),
-                                known=list(unknown.known)),
+            report.render_reply(
+                "unknown_phases", unknown=list(unknown.unknown), known=list(unknown.known)
+            ),
         )
-    target = f"{req.repo}@{req.merge_group_ref}" if req.merge_group_ref else f"{req.repo}#{req.pr_number}"
+    target = (
+        f"{req.repo}@{req.merge_group_ref}"
+        if req.merge_group_ref
+        else f"{req.repo}#{req.pr_number}"
+    )
     with ctx.runs.target_lock(target):
         existing = ctx.runs.latest(target)
         if existing is not None and existing.active:
             if existing.head_sha == head_sha:
-                return Answer("eyes", report.render_reply(
-                    "already_running", record=existing, link=_link(ctx, existing)))
+                return Answer(
+                    "eyes",
+                    report.render_reply(
+                        "already_running", record=existing, link=_link(ctx, existing)
+                    ),
+                )
             cancel_run(ctx, existing, f"Superseded by {head_sha[:7]}.")
         record = _queue(ctx, req, plan, head_sha)
     return Answer("eyes", None, record.run_id)

@@ -16,16 +16,16 @@ from sandbox.stack import Stack, commit_all, wait_until
 
 pytestmark = pytest.mark.e2e
 
-PASSING_SUITE = '''
+PASSING_SUITE = """
 def test_login_ok():
     assert "session" in {"session": 1}
 
 
 def test_refresh_ok():
     assert 2 + 2 == 4
-'''
+"""
 
-FAILING_SUITE = '''
+FAILING_SUITE = """
 import os
 
 
@@ -36,15 +36,15 @@ def test_checkout_total():
 
 def test_payment_declined():
     raise ConnectionError("payment gateway 10.0.0.7:8443 refused after 1.25s")
-'''
+"""
 
-SLOW_SUITE = '''
+SLOW_SUITE = """
 import time
 
 
 def test_slow():
     time.sleep(float(__import__("os").environ.get("SLOW_SECONDS", "60")))
-'''
+"""
 
 TWO_PHASE_PLAN = """
 check_name: Golden Path P0
@@ -113,8 +113,15 @@ def make_project(stack: Stack, tmp_path: Path) -> Any:
         sha = commit_all(path, "initial", init=True)
         fake = stack.github.fake
         fake.add_repo(repo, clone_url=str(path))
-        fake.add_pull(repo, 1, head_sha=sha, head_ref="feature", head_clone_url=str(path),
-                      head_full_name=head_full_name, body=body)
+        fake.add_pull(
+            repo,
+            1,
+            head_sha=sha,
+            head_ref="feature",
+            head_clone_url=str(path),
+            head_full_name=head_full_name,
+            body=body,
+        )
         for login, role in (permissions or {"octocat": "write"}).items():
             fake.set_permission(repo, login, role)
         return Project(repo, 1, path, sha)
@@ -127,8 +134,13 @@ def check_runs(stack: Stack, project: Project, sha: str | None = None) -> list[d
 
 
 def wait_for_check(
-    stack: Stack, project: Project, *, status: str = "completed", sha: str | None = None,
-    timeout: float = 60, exclude_placeholder: bool = True,
+    stack: Stack,
+    project: Project,
+    *,
+    status: str = "completed",
+    sha: str | None = None,
+    timeout: float = 60,
+    exclude_placeholder: bool = True,
 ) -> dict[str, Any]:
     def find() -> dict[str, Any] | None:
         for run in reversed(check_runs(stack, project, sha)):

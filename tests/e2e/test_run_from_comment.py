@@ -109,8 +109,7 @@ def test_unknown_phase_is_answered_and_nothing_runs(stack, make_project):
 
 
 def test_user_with_read_permission_is_refused(stack, make_project):
-    project = make_project({"tests/test_auth.py": PASSING_SUITE},
-                           permissions={"octocat": "read"})
+    project = make_project({"tests/test_auth.py": PASSING_SUITE}, permissions={"octocat": "read"})
     comment_id = stack.github.fake.add_comment(project.repo, 1, "/golden-path run")
     assert stack.deliver("issue_comment", _comment(stack, project, comment_id)).status_code == 202
     reply = _wait_for_reply(stack, project)
@@ -144,8 +143,12 @@ def _comment(stack, project, comment_id, body="/golden-path run"):
     from sandbox import webhooks
 
     return webhooks.comment_on_pr(
-        project.repo, project.number, body, installation_id=stack.installation_id,
-        base_url=stack.github.url, comment_id=comment_id,
+        project.repo,
+        project.number,
+        body,
+        installation_id=stack.installation_id,
+        base_url=stack.github.url,
+        comment_id=comment_id,
     )
 
 

@@ -190,9 +190,18 @@ def test_bot_authors(login: str, user_type: str, is_bot: bool) -> None:
 
 def _comment_fields() -> dict[str, Any]:
     return dict(
-        delivery_id="d", installation_id=1, repo="o/r", action="created", sender="x",
-        number=1, is_pull_request=True, issue_state="open", comment_id=1, body="",
-        author="x", author_type="User",
+        delivery_id="d",
+        installation_id=1,
+        repo="o/r",
+        action="created",
+        sender="x",
+        number=1,
+        is_pull_request=True,
+        issue_state="open",
+        comment_id=1,
+        body="",
+        author="x",
+        author_type="User",
     )
 
 
