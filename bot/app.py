@@ -1,4 +1,5 @@
-"""The web process: `POST /webhook` and `GET /healthz`. It translates; it decides nothing.
+"""The web process: `POST /webhook`, `GET /healthz` and the run page. It translates; it decides
+nothing.
 
 `uvicorn bot.app:app` imports this module, so nothing here reads the environment or opens a
 connection at import: settings, the delivery store and the queue are built on first use (or
@@ -19,12 +20,14 @@ from collections.abc import Mapping
 from typing import Any, Protocol
 
 from fastapi import Depends, FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from redis.exceptions import RedisError
 from starlette.concurrency import run_in_threadpool
 
-from bot import events
+from bot import events, run_page
 from bot.events import Event
 from bot.queue import QueueUnavailable, default_queue
+from bot.run_records import RUN_ID, RecordNotFound, RunRecords
 from bot.settings import Settings, get_settings
 from bot.store import DeliveryStore, StoreUnavailable, redis_client
 from bot.webhook import (
@@ -56,6 +59,7 @@ class _Wiring:
         self, settings: Settings | None, store: Deliveries | None, queue: EventQueue | None
     ) -> None:
         self._settings, self._store, self._queue = settings, store, queue
+        self._records: RunRecords | None = None
         self._lock = threading.Lock()
 
     def settings(self) -> Settings:
@@ -70,6 +74,13 @@ class _Wiring:
             if self._store is None:
                 self._store = DeliveryStore(redis_client(url))
             return self._store
+
+    def records(self) -> RunRecords:
+        url = self.settings().redis_url
+        with self._lock:
+            if self._records is None:
+                self._records = RunRecords(redis_client(url))
+            return self._records
 
     def queue(self) -> EventQueue:
         url = self.settings().redis_url
@@ -102,6 +113,7 @@ def create_app(
     app.state.wiring = _Wiring(settings, store, queue)
     app.add_api_route("/webhook", receive_webhook, methods=["POST"])
     app.add_api_route("/healthz", healthz, methods=["GET"])
+    app.add_api_route("/runs/{run_id}", run_details, methods=["GET"])
     return app
 
 
@@ -154,6 +166,22 @@ async def healthz(store: Deliveries = Depends(delivery_store)) -> JSONResponse: 
     if await run_in_threadpool(store.ping):
         return JSONResponse({"redis": "ok"})
     return JSONResponse({"redis": "unavailable"}, status_code=503)
+
+
+async def run_details(run_id: str, request: Request) -> Response:
+    """The page a check run's `details_url` points at: the run's record, read from Redis."""
+    if not RUN_ID.fullmatch(run_id):
+        return JSONResponse({"error": "no such run"}, status_code=404)
+    records = request.app.state.wiring.records()
+    try:
+        record = await run_in_threadpool(records.get, run_id)
+    except RecordNotFound:
+        return JSONResponse({"error": "no such run"}, status_code=404)
+    except RedisError:
+        return JSONResponse({"error": "redis unavailable"}, status_code=503)
+    if "application/json" in request.headers.get("accept", ""):
+        return JSONResponse(run_page.as_json(record))
+    return HTMLResponse(run_page.render(record))
 
 
 async def _read_capped(request: Request) -> bytes:

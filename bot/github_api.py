@@ -127,6 +127,14 @@ def _reset_at(headers: dict[str, str]) -> datetime:
 _ERRORS = (github.GithubException, requests.RequestException, MaxRetryError)
 
 
+# PyGithub spaces requests (0.25 s) and writes (1 s) by default. Reads need no spacing; GitHub asks
+# integrations to space content-creating writes, which matters for bulk jobs. A run posts a handful
+# (reaction, check run, comment, labels), and each event task has its own client, so a short gap
+# keeps reactions and queued checks prompt while still never bursting writes.
+READ_GAP_SECONDS: float | None = None
+WRITE_GAP_SECONDS: float | None = 0.2
+
+
 class GitHubApp:
     """One GitHub App: its JWT and a per-installation token cache (thread-safe)."""
 
@@ -137,8 +145,8 @@ class GitHubApp:
         base_url: str = "https://api.github.com",
         *,
         retry: GithubRetry | None = None,
-        seconds_between_requests: float | None = 0.25,
-        seconds_between_writes: float | None = 0.5,
+        seconds_between_requests: float | None = READ_GAP_SECONDS,
+        seconds_between_writes: float | None = WRITE_GAP_SECONDS,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.base_url = base_url.rstrip("/")
@@ -192,8 +200,8 @@ class RepoClient:
         *,
         base_url: str = "https://api.github.com",
         retry: GithubRetry | None = None,
-        seconds_between_requests: float | None = 0.25,
-        seconds_between_writes: float | None = 0.5,
+        seconds_between_requests: float | None = READ_GAP_SECONDS,
+        seconds_between_writes: float | None = WRITE_GAP_SECONDS,
     ) -> None:
         self.full_name = full_name
         self._token_source = token_source

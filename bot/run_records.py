@@ -8,6 +8,7 @@ merge group, the set of unfinished runs (the reaper's work list), and head commi
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -18,6 +19,7 @@ import redis
 from pydantic import BaseModel, Field
 
 RECORD_TTL_SECONDS = 30 * 24 * 3600
+RUN_ID = re.compile(r"[0-9a-f]{12}")
 _PREFIX = "gp"
 
 

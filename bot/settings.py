@@ -35,6 +35,14 @@ class Settings(BaseSettings):
         validation_alias="GOLDEN_PATH_WORKDIR",
     )
     public_url: str | None = Field(default=None, validation_alias="GOLDEN_PATH_PUBLIC_URL")
+    # The reaper (Celery beat): how often it looks, and how old a running run's last heartbeat
+    # may be before its worker counts as gone. Workers beat several times per staleness window.
+    reap_interval_seconds: float = Field(
+        default=30.0, gt=0, validation_alias="GOLDEN_PATH_REAP_INTERVAL_SECONDS"
+    )
+    stale_after_seconds: float = Field(
+        default=90.0, gt=0, validation_alias="GOLDEN_PATH_STALE_AFTER_SECONDS"
+    )
 
     @model_validator(mode="after")
     def _strip_urls(self) -> Settings:

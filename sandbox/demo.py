@@ -17,6 +17,7 @@ import time
 
 from rich.console import Console
 from rich.markdown import Markdown
+from rich.markup import escape
 from rich.panel import Panel
 
 from sandbox.stack import ROOT, Stack, git_repo_from, wait_until
@@ -36,8 +37,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--timeout", type=float, default=180.0)
     args = parser.parse_args(argv)
-    console = Console()
-    extra_env = {} if args.broken == "none" else {"GOLDEN_PATH_DEMO_BREAK": args.broken}
+    console = Console(width=120)
+    extra_env = {} if args.broken == "none" else {"GOLDEN_PATH_DEMO_BREAK": f"break:{args.broken}"}
     stack = Stack(processes=("web", "worker", "beat"), extra_env=extra_env)
     try:
         with console.status("starting redis-server, fake GitHub, web, worker, beat..."):
@@ -69,6 +70,13 @@ def main(argv: list[str] | None = None) -> int:
             what="the completed check run",
         )
         console.print(f"check run completed in {time.monotonic() - started:.1f} s")
+        # The check run is concluded first (it gates the merge); the comments follow it.
+        wait_until(
+            lambda: fake.labels_of(REPO, 3),
+            timeout=60,
+            interval=0.5,
+            what="the linked issue's label",
+        )
         _show(console, stack, check)
         return 0 if check["conclusion"] in ("success", "failure") else 1
     except Exception as error:  # noqa: BLE001 - show the logs that explain it
@@ -92,7 +100,7 @@ def _completed_check(stack: Stack, sha: str) -> dict | None:
 def _show(console: Console, stack: Stack, check: dict) -> None:
     fake = stack.github.fake
     output = check.get("output") or {}
-    console.rule(f"check run [bold]{check['name']}[/]: {check['conclusion']}")
+    console.rule(f"check run [bold]{escape(check['name'])}[/]: {check['conclusion']}")
     console.print(f"[bold]{output.get('title')}[/]")
     console.print(Markdown(output.get("summary") or ""))
     console.print(f"annotations: {len(check.get('annotations', []))}")
@@ -100,8 +108,12 @@ def _show(console: Console, stack: Stack, check: dict) -> None:
         console.rule(f"PR #{PR_NUMBER} comment by {comment['user']['login']}")
         console.print(Markdown(comment["body"]))
     for issue in fake.issues(REPO):
+        if issue.get("pull_request"):
+            continue
         labels = ", ".join(label["name"] for label in issue.get("labels", []))
-        console.rule(f"issue #{issue['number']}: {issue['title']} [{labels}]")
+        console.rule(escape(f"issue #{issue['number']}: {issue['title']}  [{labels}]"))
+        if issue.get("body"):
+            console.print(Markdown(issue["body"][:2500]))
         for comment in fake.comments(REPO, issue["number"]):
             console.print(Markdown(comment["body"][:1500]))
 

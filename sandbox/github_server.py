@@ -684,14 +684,18 @@ class FakeGitHub:
 
     def _response(self, reply: Reply) -> Response:
         reset = str(int(time.time()) + 3600)
-        headers = {
+        defaults = {
             "X-RateLimit-Limit": "5000",
             "X-RateLimit-Remaining": "4999",
             "X-RateLimit-Reset": reset,
             "X-RateLimit-Resource": "core",
             "X-GitHub-Request-Id": secrets.token_hex(8).upper(),
-            **reply.headers,
         }
+        # Header names are case-insensitive: an injected `x-ratelimit-remaining` replaces the
+        # default, or the client would see both joined ("4999, 0").
+        replaced = {name.lower() for name in reply.headers}
+        headers = {k: v for k, v in defaults.items() if k.lower() not in replaced}
+        headers.update(reply.headers)
         if reply.status == 204:
             return Response(status_code=204, headers=headers)
         return JSONResponse(reply.body, reply.status, headers=headers)

@@ -7,8 +7,6 @@ busy run slot can never delay an event (see `bin/worker`).
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from celery import Celery
 from kombu import Queue
 
@@ -20,8 +18,6 @@ RUNS_QUEUE = "runs"
 HANDLE_EVENT_TASK = "golden_path.handle_event"
 RUN_TASK = "golden_path.run"
 REAP_TASK = "golden_path.reap"
-
-REAP_EVERY = timedelta(seconds=30)
 
 
 class _LazyConfig:
@@ -48,15 +44,20 @@ class _LazyConfig:
         "socket_connect_timeout": 2,
         "socket_timeout": 5,
     }
-    beat_schedule = {
-        "reap-stuck-runs": {"task": REAP_TASK, "schedule": REAP_EVERY.total_seconds()},
-    }
     worker_hijack_root_logger = True
     imports = ("workers.tasks",)
 
     @property
     def broker_url(self) -> str:
         return get_settings().redis_url
+
+    @property
+    def beat_schedule(self) -> dict[str, dict[str, object]]:
+        """`golden_path.reap` every `GOLDEN_PATH_REAP_INTERVAL_SECONDS` (default 30)."""
+        every = get_settings().reap_interval_seconds
+        # A reap still waiting when the next one is due is useless: let it expire.
+        options = {"expires": max(every, 5.0)}
+        return {"reap-stuck-runs": {"task": REAP_TASK, "schedule": every, "options": options}}
 
 
 app = Celery("golden_path")

@@ -56,6 +56,7 @@ class RunServices:
     workdir: Path
     worker_env: Mapping[str, str]
     bot_secrets: list[str] = field(default_factory=list)
+    heartbeat_seconds: float = HEARTBEAT_SECONDS
 
 
 class _Stop(Exception):
@@ -134,6 +135,8 @@ class _Run:
         self._secrets += runner.secret_values(plan, self.services.worker_env)
         self.scrubber = Scrubber(self._secrets)
         self._wait_for_environment(plan)
+        if self.record.pr_number is not None:
+            self._assert_head()  # the wait may have been long: the approval is for one commit
         deadline = time.monotonic() + plan.timeout_minutes * 60
         self.services.records.set_fields(
             self.record.run_id,
@@ -235,7 +238,9 @@ class _Run:
         now = time.monotonic()
         current = progress.current_phase
         self.services.records.set_fields(
-            self.record.run_id, current_phase=current.phase_id if current else None
+            self.record.run_id,
+            current_phase=current.phase_id if current else None,
+            verdicts=[_verdict_summary(p) for p in progress.phases],  # for `/golden-path status`
         )
         if now - self._last_progress < PROGRESS_MIN_INTERVAL and current is None:
             return
@@ -251,7 +256,7 @@ class _Run:
         return self.services.records.cancel_reason(self.record.run_id)
 
     def _heartbeat(self) -> None:
-        while not self._beat_stop.wait(HEARTBEAT_SECONDS):
+        while not self._beat_stop.wait(self.services.heartbeat_seconds):
             try:
                 self.services.records.heartbeat(self.record.run_id)
                 if self.lock is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from typing import Any
 
@@ -58,9 +59,14 @@ def handle_event(self: Task, event: dict[str, Any]) -> None:
 def run(self: Task, run_id: str) -> None:
     """Execute one golden-path run; its record in Redis holds everything else."""
     services = get_services()
+    stale_after = services.settings.stale_after_seconds
     run_job.run(
         run_id,
-        services.run_services(),
+        # Beat several times per staleness window, so one slow beat never looks like death.
+        dataclasses.replace(
+            services.run_services(),
+            heartbeat_seconds=min(run_job.HEARTBEAT_SECONDS, stale_after / 4),
+        ),
         worker=str(self.request.hostname),
         task_id=self.request.id,
     )
@@ -70,6 +76,7 @@ def run(self: Task, run_id: str) -> None:
 def reap() -> None:
     """Conclude runs whose worker died or that overran every limit."""
     services = get_services()
-    reaped = reaper.reap(services.records, services.github_for)
+    limits = reaper.ReapLimits(heartbeat_stale_seconds=services.settings.stale_after_seconds)
+    reaped = reaper.reap(services.records, services.github_for, limits=limits)
     if reaped:
         log.warning("reaped %d run(s): %s", len(reaped), ", ".join(reaped))

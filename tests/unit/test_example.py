@@ -72,7 +72,7 @@ def test_healthy_service_passes_every_phase(demo: Path) -> None:
 
 
 def test_break_switch_fails_only_the_named_phase(demo: Path) -> None:
-    report = run_example(demo, {**os.environ, "GOLDEN_PATH_DEMO_BREAK": "websocket"})
+    report = run_example(demo, {**os.environ, "GOLDEN_PATH_DEMO_BREAK": "break:websocket"})
     assert report.conclusion is Conclusion.FAILURE
     statuses = {p.phase_id: p.status for p in report.phases}
     assert statuses == {

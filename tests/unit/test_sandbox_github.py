@@ -393,6 +393,40 @@ def test_fault_rate_limit_403(
     assert raised.value.headers["x-ratelimit-reset"] == reset
 
 
+@pytest.mark.parametrize(
+    "names",
+    [
+        ("X-RateLimit-Remaining", "X-RateLimit-Reset"),
+        ("x-ratelimit-remaining", "x-ratelimit-reset"),
+        ("X-RATELIMIT-REMAINING", "X-Ratelimit-Reset"),
+    ],
+)
+def test_injected_headers_replace_the_defaults_whatever_their_case(
+    server: FakeGitHubServer, keys: tuple[str, str], fake: FakeGitHub, names: tuple[str, str]
+) -> None:
+    gh = _client(server, keys, retry=None)
+    reset = str(int(time.time()) + 30)
+    remaining, reset_name = names
+    fake.fail_next("GET", r"/repos/acme/shop$", 403, headers={remaining: "0", reset_name: reset})
+    raw = httpx.get(f"{server.url}/repos/{REPO}")  # the fault is taken by this plain request
+    assert raw.headers.get_list("x-ratelimit-remaining") == ["0"]
+    assert raw.headers.get_list("x-ratelimit-reset") == [reset]
+    assert raw.headers.get_list("x-ratelimit-limit") == ["5000"]  # other defaults stay
+
+    fake.fail_next(
+        "GET",
+        r"/repos/acme/shop$",
+        403,
+        headers={remaining: "0", reset_name: reset},
+        body={"message": "API rate limit exceeded for installation ID 77."},
+    )
+    with pytest.raises(github.RateLimitExceededException) as raised:
+        gh.get_repo(REPO)
+    assert raised.value.status == 403
+    assert raised.value.headers["x-ratelimit-remaining"] == "0"
+    assert raised.value.headers["x-ratelimit-reset"] == reset
+
+
 def test_requests_are_recorded_without_the_token(gh: github.Github, fake: FakeGitHub) -> None:
     gh.get_repo(REPO).get_issue(5).create_comment("hi")
     post = next(r for r in fake.requests if r["method"] == "POST" and "comments" in r["path"])

@@ -1,0 +1,108 @@
+"""Webhook answer -> check run `in_progress`, through the real stack (median of N runs).
+
+Starts redis-server, the GitHub sandbox, and the Procfile's `web` and `worker`; for each run it
+creates a repository with a one-phase plan, posts a signed `/golden-path run` comment, and times:
+the webhook's answer, then the `queued` check run, the 👀 reaction, and the `in_progress` update,
+each measured from the moment the answer arrived. The baseline, measured in the same run, is a
+`GET /healthz` round trip to the same web process.
+
+    .venv/bin/python bench/webhook_latency.py [--runs 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from sandbox import webhooks  # noqa: E402
+from sandbox.stack import Stack, commit_all, wait_until  # noqa: E402
+
+PLAN = """
+phases:
+  - id: smoke
+    suites: [tests/test_smoke.py]
+"""
+SUITE = "def test_ok():\n    assert True\n"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=10)
+    args = parser.parse_args()
+    stack = Stack(processes=("web", "worker")).start()
+    try:
+        figures = {"answer": [], "queued": [], "eyes": [], "in_progress": [], "healthz": []}
+        for index in range(args.runs + 1):  # the first run warms the workers up; not counted
+            sample = one_run(stack, index)
+            if index:
+                for name, value in sample.items():
+                    figures[name].append(value)
+        print(f"webhook -> in_progress over {args.runs} runs (ms; median [min–max]):")
+        for name, values in figures.items():
+            ms = [v * 1000 for v in values]
+            print(f"  {name:<12} {statistics.median(ms):8.1f}  [{min(ms):.1f}–{max(ms):.1f}]")
+        base = statistics.median(figures["healthz"])
+        ratio = statistics.median(figures["in_progress"]) / base
+        print(f"  in_progress / healthz round trip: {ratio:.0f}x")
+    finally:
+        stack.stop()
+    return 0
+
+
+def one_run(stack: Stack, index: int) -> dict[str, float]:
+    repo = f"bench/latency-{index}"
+    path = stack.workdir / f"repo-{index}"
+    (path / ".github").mkdir(parents=True)
+    (path / "tests").mkdir()
+    (path / ".github/golden-path.yml").write_text(PLAN)
+    (path / "tests/test_smoke.py").write_text(SUITE)
+    sha = commit_all(path, "bench", init=True)
+    fake = stack.github.fake
+    fake.add_repo(repo, clone_url=str(path))
+    fake.add_pull(repo, 1, head_sha=sha, head_ref="b", head_clone_url=str(path))
+    fake.set_permission(repo, "octocat", "write")
+    comment_id = fake.add_comment(repo, 1, "/golden-path run")
+    payload = webhooks.comment_on_pr(
+        repo, 1, "/golden-path run", installation_id=stack.installation_id,
+        base_url=stack.github.url, comment_id=comment_id,
+    )
+    body = webhooks.json_body(payload)
+    headers = webhooks.delivery_headers("issue_comment", body, stack.secret)
+
+    start = time.perf_counter()
+    answer = httpx.post(f"{stack.web_url}/webhook", content=body, headers=headers, timeout=10)
+    answered = time.perf_counter()
+    assert answer.status_code == 202, answer.text
+    seen: dict[str, float] = {}
+
+    def observe() -> bool:
+        now = time.perf_counter()
+        runs = fake.check_runs(repo, head_sha=sha)
+        if runs and "queued" not in seen:
+            seen["queued"] = now
+        if "eyes" not in seen and fake.reactions(comment_id):
+            seen["eyes"] = now
+        statuses = [h["body"].get("status") for r in runs for h in r["history"]]
+        if "in_progress" in statuses and "in_progress" not in seen:
+            seen["in_progress"] = now
+        return len(seen) == 3
+
+    wait_until(observe, timeout=60, interval=0.002, what="queued, eyes and in_progress")
+    wait_until(lambda: any(r["status"] == "completed" for r in fake.check_runs(repo, sha)),
+               timeout=60, interval=0.05)
+    ping_start = time.perf_counter()
+    httpx.get(f"{stack.web_url}/healthz", timeout=5)
+    healthz = time.perf_counter() - ping_start
+    sample = {name: at - answered for name, at in seen.items()}
+    return {"answer": answered - start, **sample, "healthz": healthz}
+
+
+if __name__ == "__main__":
+    sys.exit(main())

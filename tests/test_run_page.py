@@ -1,0 +1,48 @@
+"""GET /runs/{id}: the page check runs link to, read from the run's record in Redis."""
+
+from __future__ import annotations
+
+import redis
+from fastapi.testclient import TestClient
+
+from bot.app import create_app
+from bot.run_records import RunRecord, RunRecords
+from bot.settings import Settings
+
+
+def _client(redis_url: str) -> TestClient:
+    return TestClient(create_app(Settings(REDIS_URL=redis_url, GITHUB_WEBHOOK_SECRET="s")))
+
+
+def test_run_page_shows_the_record_escaped(redis_url: str) -> None:
+    records = RunRecords(redis.Redis.from_url(redis_url))
+    record = records.create(
+        RunRecord(
+            installation_id=1,
+            repo="acme/app",
+            pr_number=12,
+            head_sha="a" * 40,
+            requested_by="<script>alert(1)</script>",
+            check_run_id=99,
+            task_id="secret-task-id",
+        )
+    )
+    records.finish(record.run_id, "failure", "Superseded by bbbbbbb.")
+    client = _client(redis_url)
+
+    page = client.get(f"/runs/{record.run_id}")
+    assert page.status_code == 200
+    assert "acme/app#12" in page.text and "failure" in page.text
+    assert "Superseded by bbbbbbb." in page.text
+    assert "<script>" not in page.text and "&lt;script&gt;" in page.text
+    assert "secret-task-id" not in page.text
+
+    as_json = client.get(f"/runs/{record.run_id}", headers={"Accept": "application/json"})
+    assert as_json.json()["conclusion"] == "failure"
+    assert "task_id" not in as_json.json()
+
+
+def test_unknown_or_malformed_run_ids_are_404(redis_url: str) -> None:
+    client = _client(redis_url)
+    assert client.get("/runs/0123456789ab").status_code == 404
+    assert client.get("/runs/..%2F..%2Fetc").status_code == 404
