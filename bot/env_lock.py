@@ -8,7 +8,6 @@ so a dead holder never blocks the environment for longer than `LEASE_SECONDS`.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
 import redis
@@ -16,7 +15,9 @@ import redis
 LEASE_SECONDS = 30
 
 # KEYS: 1 lock, 2 waiters zset. ARGV: 1 me, 2 lease seconds, 3 alive-key prefix.
-# Returns 0 when `me` holds the lock, else its 1-based place among the live waiters ahead of it.
+# Returns 0 when `me` holds the lock, else its 1-based place among the live waiters ahead of it
+# (the holder counts as ahead even when it is not, or no longer, in line before `me`), or -1
+# when `me` is not in line.
 _ACQUIRE = """
 local holder = redis.call('GET', KEYS[1])
 if holder == ARGV[1] then
@@ -24,13 +25,17 @@ if holder == ARGV[1] then
   return 0
 end
 local ahead = 0
+local holder_counted = false
 for _, id in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
   if id == ARGV[1] then
-    if holder == false and ahead == 0 then
-      redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
-      return 0
+    if holder == false then
+      if ahead == 0 then
+        redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+        return 0
+      end
+      return ahead
     end
-    if holder ~= false and redis.call('ZSCORE', KEYS[2], holder) == false then
+    if not holder_counted then
       ahead = ahead + 1
     end
     return ahead
@@ -39,9 +44,28 @@ for _, id in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
     redis.call('ZREM', KEYS[2], id)
   else
     ahead = ahead + 1
+    if id == holder then
+      holder_counted = true
+    end
   end
 end
 return -1
+"""
+
+# KEYS: 1 waiters zset. ARGV: 1 me. Places `me` after the last waiter unless already in line.
+# The score is Redis's arrival order, not a worker's clock: workers on machines whose clocks
+# disagree must still queue in the order they joined.
+_JOIN = """
+if redis.call('ZSCORE', KEYS[1], ARGV[1]) then
+  return 0
+end
+local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+local place = 1
+if last[2] then
+  place = tonumber(last[2]) + 1
+end
+redis.call('ZADD', KEYS[1], place, ARGV[1])
+return 1
 """
 
 _RENEW = """
@@ -75,6 +99,7 @@ class EnvironmentLock:
         self._lock_key = f"{base}:lock"
         self._waiters_key = f"{base}:waiters"
         self._acquire = client.register_script(_ACQUIRE)
+        self._join = client.register_script(_JOIN)
         self._release = client.register_script(_RELEASE)
         self._renew = client.register_script(_RENEW)
 
@@ -85,7 +110,7 @@ class EnvironmentLock:
     def join(self) -> None:
         """Take a place in line (idempotent: a retried join keeps the first place)."""
         self.keep_alive()
-        self._redis.zadd(self._waiters_key, {self._me: time.time()}, nx=True)
+        self._join(keys=[self._waiters_key], args=[self._me])
 
     def keep_alive(self) -> None:
         """Renew this waiter's liveness, and the lock when held; call every few seconds."""

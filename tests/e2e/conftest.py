@@ -93,38 +93,46 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         stack.stop()
 
 
+def create_project(
+    stack: Stack,
+    root: Path,
+    files: dict[str, str],
+    *,
+    plan: str = TWO_PHASE_PLAN,
+    body: str = "",
+    permissions: dict[str, str] | None = None,
+    head_full_name: str | None = None,
+) -> Project:
+    """A new repository on the fake GitHub (a local git repository under `root`) with pull
+    request #1 open on its first commit."""
+    repo = f"acme/app-{uuid.uuid4().hex[:8]}"
+    path = root / repo.replace("/", "_")
+    path.mkdir(parents=True)
+    for name, text in {".github/golden-path.yml": plan, **files}.items():
+        target = path / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text)
+    sha = commit_all(path, "initial", init=True)
+    fake = stack.github.fake
+    fake.add_repo(repo, clone_url=str(path))
+    fake.add_pull(
+        repo,
+        1,
+        head_sha=sha,
+        head_ref="feature",
+        head_clone_url=str(path),
+        head_full_name=head_full_name,
+        body=body,
+    )
+    for login, role in (permissions or {"octocat": "write"}).items():
+        fake.set_permission(repo, login, role)
+    return Project(repo, 1, path, sha)
+
+
 @pytest.fixture
 def make_project(stack: Stack, tmp_path: Path) -> Any:
-    def make(
-        files: dict[str, str],
-        *,
-        plan: str = TWO_PHASE_PLAN,
-        body: str = "",
-        permissions: dict[str, str] | None = None,
-        head_full_name: str | None = None,
-    ) -> Project:
-        repo = f"acme/app-{uuid.uuid4().hex[:8]}"
-        path = tmp_path / repo.replace("/", "_")
-        path.mkdir(parents=True)
-        for name, text in {".github/golden-path.yml": plan, **files}.items():
-            target = path / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(text)
-        sha = commit_all(path, "initial", init=True)
-        fake = stack.github.fake
-        fake.add_repo(repo, clone_url=str(path))
-        fake.add_pull(
-            repo,
-            1,
-            head_sha=sha,
-            head_ref="feature",
-            head_clone_url=str(path),
-            head_full_name=head_full_name,
-            body=body,
-        )
-        for login, role in (permissions or {"octocat": "write"}).items():
-            fake.set_permission(repo, login, role)
-        return Project(repo, 1, path, sha)
+    def make(files: dict[str, str], **options: Any) -> Project:
+        return create_project(stack, tmp_path, files, **options)
 
     return make
 

@@ -176,6 +176,41 @@ def test_release_by_a_non_holder_does_not_free_the_lock(
     assert c.try_acquire().ahead == 1
 
 
+def test_join_order_is_arrival_order_whatever_the_joiners_clock_says(
+    make: Callable[..., EnvironmentLock], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Workers on machines whose clocks disagree: the later arrival stands behind."""
+    clock = itertools.count(2_000_000_000, -1_000_000)  # each reading earlier than the last
+    monkeypatch.setattr(time, "time", lambda: float(next(clock)))
+    a, b, c = make("a"), make("b"), make("c")
+    a.join()  # a's clock is ahead of b's, b's ahead of c's
+    b.join()
+    c.join()
+    monkeypatch.undo()
+    assert not c.try_acquire().holding
+    assert not b.try_acquire().holding
+    assert a.try_acquire().holding
+    assert (b.try_acquire().ahead, c.try_acquire().ahead) == (1, 2)
+
+
+def test_never_holding_while_someone_else_holds(
+    make: Callable[..., EnvironmentLock], client: redis.Redis
+) -> None:
+    """Even when the line was reordered under the holder (a waiter placed before it), the
+    one in front is told to wait for the holder, not that it holds."""
+    a, b = make("a"), make("b")
+    a.join()
+    assert a.try_acquire().holding
+    b.keep_alive()
+    client.zadd(a._waiters_key, {b._me: -1})  # b now stands before the holder
+    turn = b.try_acquire()
+    assert turn == env_lock.Turn(holding=False, ahead=1, holder=a._me)
+    client.zrem(a._waiters_key, a._me)  # the holder's place vanished, its lock did not
+    assert b.try_acquire() == env_lock.Turn(holding=False, ahead=1, holder=a._me)
+    a.release()
+    assert b.try_acquire().holding
+
+
 def test_environments_and_repositories_do_not_block_each_other(
     make: Callable[..., EnvironmentLock],
 ) -> None:
