@@ -64,5 +64,12 @@ def _git(args: list[str], cwd: Path, env: dict[str, str]) -> None:
     except subprocess.TimeoutExpired:
         raise CheckoutError(f"git {args[0]} timed out after {GIT_TIMEOUT_SECONDS} s") from None
     if done.returncode != 0:
-        detail = (done.stderr or done.stdout).strip().splitlines()[-3:]
-        raise CheckoutError(f"git {args[0]} failed: {' / '.join(detail)}")
+        raise CheckoutError(f"git {args[0]} failed: {_summary(done.stderr or done.stdout)}")
+
+
+def _summary(output: str) -> str:
+    """git's own error lines (`fatal:`/`error:`), at most three, on one line; its advice
+    paragraphs ("Please make sure you have the correct access rights") say less than they do."""
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    errors = [line for line in lines if line.startswith(("fatal:", "error:"))]
+    return " / ".join(list(dict.fromkeys(errors or lines))[:3]) or "no output"

@@ -1,0 +1,147 @@
+"""Every module imports alone, in a fresh interpreter, with warnings as errors, and importing
+it reads none of the bot's settings from the environment and opens no connection (design:
+"Nothing reads the environment or opens a connection at import time")."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGES = ("bot", "workers", "sandbox")
+WATCHED = ("GITHUB_", "REDIS_URL", "GOLDEN_PATH_")
+
+# Runs in the child before the import: watch os.environ reads of the bot's settings and every
+# socket connect, then import the module and report what happened as one JSON line.
+_PROBE = """
+import importlib, json, os, socket, sys
+
+WATCHED = tuple(sys.argv[2].split(","))
+reads, connects = [], []
+
+
+class WatchedEnviron(type(os.environ)):
+    def __getitem__(self, key):
+        if isinstance(key, str) and key.startswith(WATCHED):
+            reads.append(key)
+        return super().__getitem__(key)
+
+
+os.environ.__class__ = WatchedEnviron
+
+
+def refuse_connect(self, address):
+    connects.append(repr(address))
+    raise OSError("no connections at import time")
+
+
+socket.socket.connect = refuse_connect
+socket.socket.connect_ex = refuse_connect
+for name in sys.argv[1].split(","):
+    importlib.import_module(name)
+settings = sys.modules.get("bot.settings")
+built = settings.get_settings.cache_info().currsize if settings is not None else 0
+print(json.dumps({"reads": reads, "connects": connects, "settings_built": built}))
+"""
+
+# Values a careless import would find (and, for REDIS_URL, try to reach: nothing listens there).
+_CHILD_ENV = {
+    "GITHUB_APP_ID": "1",
+    "GITHUB_WEBHOOK_SECRET": "import-probe",
+    "GITHUB_PRIVATE_KEY": "not-a-key",
+    "REDIS_URL": "redis://127.0.0.1:1/0",
+    "GOLDEN_PATH_WORKDIR": "/nonexistent/golden-path",
+}
+
+
+def _modules() -> list[str]:
+    names = []
+    for package in PACKAGES:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            parts = path.relative_to(ROOT).with_suffix("").parts
+            if parts[-1] == "__init__":
+                parts = parts[:-1]
+            names.append(".".join(parts))
+    return names
+
+
+MODULES = _modules()
+
+
+def _import_alone(module: str) -> dict[str, Any]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(WATCHED) and k != "PYTHONPATH"}
+    env.update(_CHILD_ENV, PYTHONPATH=str(ROOT), PYTHONDONTWRITEBYTECODE="1")
+    done = subprocess.run(
+        [sys.executable, "-W", "error", "-c", _PROBE, module, ",".join(WATCHED)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    report: dict[str, Any] = {"returncode": done.returncode, "stderr": done.stderr}
+    if done.returncode == 0:
+        report.update(json.loads(done.stdout.strip().splitlines()[-1]))
+    return report
+
+
+@pytest.fixture(scope="module")
+def imported() -> dict[str, dict[str, Any]]:
+    """Every module imported in its own interpreter, a few at a time."""
+    with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2)) as pool:
+        return dict(zip(MODULES, pool.map(_import_alone, MODULES), strict=True))
+
+
+def test_the_module_list_covers_the_entry_points() -> None:
+    for name in ("bot.app", "workers.celery_app", "workers.tasks", "bot.handlers", "sandbox"):
+        assert name in MODULES
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_imports_alone_without_warnings(imported: dict[str, dict[str, Any]], module: str) -> None:
+    report = imported[module]
+    assert report["returncode"] == 0, report["stderr"][-3000:]
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_import_reads_no_setting_and_opens_no_connection(
+    imported: dict[str, dict[str, Any]], module: str
+) -> None:
+    report = imported[module]
+    if report["returncode"] != 0:
+        pytest.skip("does not import (reported by test_imports_alone_without_warnings)")
+    assert report["reads"] == [], f"{module} reads {report['reads']} at import"
+    assert report["connects"] == [], f"{module} connects to {report['connects']} at import"
+    assert report["settings_built"] == 0, f"{module} builds Settings at import"
+
+
+def test_the_web_and_worker_entry_points_leave_settings_unbuilt() -> None:
+    """What `uvicorn bot.app:app` and `celery -A workers.celery_app` import, in one process."""
+    report = _import_alone("bot.app,workers.celery_app,workers.tasks")
+    assert report["returncode"] == 0, report["stderr"][-3000:]
+    assert (report["reads"], report["connects"], report["settings_built"]) == ([], [], 0)
+
+
+def test_the_probe_notices_a_read_at_import(tmp_path: Path) -> None:
+    """The watch works: a module that reads GITHUB_WEBHOOK_SECRET at import is caught."""
+    (tmp_path / "careless.py").write_text(
+        "import os\nSECRET = os.environ.get('GITHUB_WEBHOOK_SECRET')\n"
+    )
+    env = {**os.environ, "PYTHONPATH": f"{tmp_path}{os.pathsep}{ROOT}"}
+    done = subprocess.run(
+        [sys.executable, "-W", "error", "-c", _PROBE, "careless", ",".join(WATCHED)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert json.loads(done.stdout)["reads"] == ["GITHUB_WEBHOOK_SECRET"]
