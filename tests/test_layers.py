@@ -13,6 +13,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 CORE = (
+    "bot/run_model.py",
     "bot/webhook.py",
     "bot/events.py",
     "bot/commands.py",

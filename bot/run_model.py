@@ -1,0 +1,64 @@
+"""What the bot remembers of a run: a plain value, shared by handlers, workers and the web page.
+
+Core: no I/O. `bot.run_records` stores these in Redis.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+RUN_ID = re.compile(r"[0-9a-f]{12}")
+
+
+class RunState(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    COMPLETED = "completed"
+
+
+class RunRecord(BaseModel):
+    """Everything a run needs besides the checkout; tasks take only its id."""
+
+    run_id: str = Field(default_factory=lambda: uuid.uuid4().hex[:12])
+    installation_id: int
+    repo: str
+    pr_number: int | None = None
+    merge_group_ref: str | None = None
+    head_sha: str
+    phases: list[str] = Field(default_factory=list)  # empty: every phase
+    requested_by: str = ""
+    trigger: str = "comment"
+    check_name: str = "Golden Path P0"
+    check_run_id: int | None = None
+    environment: str | None = None
+    state: RunState = RunState.QUEUED
+    current_phase: str | None = None
+    conclusion: str | None = None
+    reason: str | None = None  # why it ended early (cancel, supersede, reaped, error)
+    cancel_reason: str | None = None  # set while a running run is being stopped
+    task_id: str | None = None
+    worker: str | None = None
+    created_at: float = Field(default_factory=time.time)
+    started_at: float | None = None
+    finished_at: float | None = None
+    heartbeat_at: float | None = None
+    deadline_at: float | None = None
+    verdicts: list[dict[str, Any]] = Field(default_factory=list)
+    mrr_at_risk: int = 0
+    details_url: str | None = None
+
+    @property
+    def target(self) -> str:
+        if self.merge_group_ref:
+            return f"{self.repo}@{self.merge_group_ref}"
+        return f"{self.repo}#{self.pr_number}"
+
+    @property
+    def active(self) -> bool:
+        return self.state is not RunState.COMPLETED
