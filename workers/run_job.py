@@ -96,6 +96,7 @@ class _Run:
         self._beat_stop = threading.Event()
         self._last_progress = 0.0
         self._last_queue_note = ""
+        self._concluded = False
 
     # the whole run
     def execute(self) -> None:
@@ -107,23 +108,34 @@ class _Run:
             final = self._conclude_early(stop)
         except Exception as exc:
             log.exception("run %s failed inside the bot", self.record.run_id)
-            reason = self.scrubber.scrub(
-                f"the bot failed while running: {type(exc).__name__}: {exc}"
-            )
-            final = self._conclude_early(_Stop(Conclusion.FAILURE, reason))
+            if self._concluded:  # the check run already holds the real result: keep it
+                final = None
+            else:
+                reason = self.scrubber.scrub(
+                    f"the bot failed while running: {type(exc).__name__}: {exc}"
+                )
+                final = self._conclude_early(_Stop(Conclusion.FAILURE, reason))
         finally:
             self._beat_stop.set()
             if self.lock is not None:
                 self.lock.release()
             shutil.rmtree(self.checkout_dir, ignore_errors=True)
-        if final is not None:
-            self.services.records.finish(
-                self.record.run_id,
-                final.conclusion.value if final.conclusion else Conclusion.FAILURE.value,
-                final.problem,
-                verdicts=[_verdict_summary(p) for p in final.phases],
-                mrr_at_risk=final.mrr_at_risk,
-            )
+        if final is not None and not self._concluded:
+            self._finish(final)
+
+    def _done(self, result: RunReport) -> None:
+        self._finish(result)
+        self._concluded = True
+
+    def _finish(self, final: RunReport) -> None:
+        """The record completes (once) with the check run's conclusion."""
+        self.services.records.finish(
+            self.record.run_id,
+            final.conclusion.value if final.conclusion else Conclusion.FAILURE.value,
+            final.problem,
+            verdicts=[_verdict_summary(p) for p in final.phases],
+            mrr_at_risk=final.mrr_at_risk,
+        )
 
     def _run_and_publish(self) -> RunReport:
         clone_url = self._assert_head()
@@ -154,8 +166,11 @@ class _Run:
             deadline=deadline,
             report_fields=self._report_fields(),
         )
+        # The record completes as soon as the check run is concluded, not after the PR comment
+        # and issues: from then on a Re-run or `/golden-path run` starts a new run.
+        concluding = _OnConclusion(self.client, self._check_run_id(), lambda: self._done(result))
         publish.publish_report(
-            self.client,
+            concluding,
             result,
             check_run_id=self._check_run_id(),
             plan=plan,
@@ -308,6 +323,25 @@ class _Run:
             "details_url": self.record.details_url,
             "requested_by": self.record.requested_by,
         }
+
+
+class _OnConclusion:
+    """The run's GitHub client, calling `then` once the check run has got its conclusion."""
+
+    def __init__(self, client: Any, check_run_id: int, then: Callable[[], None]):
+        self._client = client
+        self._check_run_id = check_run_id
+        self._then: Callable[[], None] | None = then
+
+    def update_check_run(self, check_run_id: int, **fields: Any) -> None:
+        self._client.update_check_run(check_run_id, **fields)
+        concluded = fields.get("status") == "completed" and check_run_id == self._check_run_id
+        if concluded and self._then is not None:
+            then, self._then = self._then, None
+            then()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
 
 
 def _verdict_summary(verdict: Any) -> dict[str, Any]:

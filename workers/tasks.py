@@ -30,28 +30,49 @@ class CeleryLauncher:
         app.control.revoke(task_id)
 
 
+class _BestEffortReactions:
+    """The repository client as handlers get it: a reaction is a courtesy. A comment deleted
+    meanwhile (404) or a GitHub hiccup must not make the task retry a command already acted on."""
+
+    def __init__(self, client: Any):
+        self._client = client
+
+    def react(self, comment_id: int, content: str) -> None:
+        try:
+            self._client.react(comment_id, content)
+        except GitHubError as error:
+            log.warning("could not react %s to comment %s: %s", content, comment_id, error)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+
 @app.task(name=HANDLE_EVENT_TASK, bind=True, acks_late=True, max_retries=5)
-def handle_event(self: Task, event: dict[str, Any]) -> None:
-    """Act on one webhook event (permission, reaction, check run, queue the run)."""
+def handle_event(self: Task, event: dict[str, Any], memo: dict[str, Any] | None = None) -> None:
+    """Act on one webhook event (permission, reaction, check run, queue the run).
+
+    `memo` is what an earlier attempt already decided (see `Context.memo`); retries carry it."""
     typed = event_from_dict(event)
     services = get_services()
     ctx = Context(
-        github=services.github_for(typed.installation_id, typed.repo),
+        github=_BestEffortReactions(services.github_for(typed.installation_id, typed.repo)),
         runs=services.records,
         launcher=CeleryLauncher(),
         installation_id=typed.installation_id,
         details_url=services.details_url,
         app_id=services.settings.github_app_id,
+        memo=dict(memo or {}),
     )
+    retry_with = {"event": event, "memo": ctx.memo}  # the same dict: what this attempt decided
     extra = {"delivery_id": typed.delivery_id, "repo": typed.repo}
     try:
         handled = router.dispatch(typed, ctx)
     except GitHubRateLimited as limited:
         log.warning("rate limited; retrying in %s s", limited.retry_after, extra=extra)
-        raise self.retry(countdown=max(1, int(limited.retry_after))) from None
+        raise self.retry(countdown=max(1, int(limited.retry_after)), kwargs=retry_with) from None
     except GitHubError as error:
         log.warning("GitHub error %s; retrying", error, extra=extra)
-        raise self.retry(countdown=2 ** (self.request.retries + 1)) from None
+        raise self.retry(countdown=2 ** (self.request.retries + 1), kwargs=retry_with) from None
     log.info("event %s handled by %d handler(s)", typed.kind, handled, extra=extra)
 
 

@@ -7,17 +7,18 @@ objects, so the code is the same against GitHub and against the sandbox (prow's 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from bot.run_records import RunRecord
+from bot.run_model import RunRecord
 
 
 class GitHub(Protocol):
-    """The calls handlers make on one repository (satisfied by `bot.github_api.RepoClient`)."""
+    """The calls handlers make on one repository (`bot.github_api.RepoClient`, wrapped by
+    `workers.tasks` so that reactions are best effort)."""
 
     def permission_of(self, login: str) -> str: ...
-    def react(self, comment_id: int, content: str) -> None: ...
+    def react(self, comment_id: int, content: str) -> None: ...  # best effort: never raises
     def reply(self, number: int, body: str) -> str: ...
     def get_pull(self, number: int) -> Any: ...
     def read_file(self, path: str, ref: str) -> str | None: ...
@@ -55,3 +56,7 @@ class Context:
     installation_id: int
     details_url: Callable[[str], str | None] = lambda run_id: None
     app_id: str | None = None
+    # What earlier attempts at this same event decided (the head commit a request was accepted
+    # for, the run it queued). The task carries it into its retries, so a retry never re-decides
+    # on a head that has moved since, nor queues a second run.
+    memo: dict[str, Any] = field(default_factory=dict)

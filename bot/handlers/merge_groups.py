@@ -59,8 +59,14 @@ def _reuse(event: MergeGroupEvent, ctx: Context, plan: plan_module.Plan) -> None
     missing: list[int] = []
     if number is not None:
         pull = ctx.github.get_pull(number)
+        # The newest check run of the name is the one GitHub gates on (an older success does not
+        # count once a newer run failed, or is still going).
         runs = ctx.github.list_check_runs(pull.head_sha, plan.check_name)
-        ok = any(r.get("status") == "completed" and r.get("conclusion") == "success" for r in runs)
+        latest = max(runs, key=lambda r: int(r["id"]), default=None)
+        ok = latest is not None and (latest.get("status"), latest.get("conclusion")) == (
+            "completed",
+            "success",
+        )
         (passed if ok else missing).append(number)
     conclusion = "success" if passed and not missing else "failure"
     title = (

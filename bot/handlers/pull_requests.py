@@ -64,7 +64,13 @@ def _supersede(event: PullRequestEvent, ctx: Context, reason: str) -> None:
 
 
 def _placeholder(ctx: Context, event: PullRequestEvent, check_name: str) -> None:
-    """The required check, honestly unsatisfied until someone runs it (never neutral)."""
+    """The required check, honestly unsatisfied until someone runs it (never neutral).
+
+    A commit that already has the check keeps it: marking a draft ready for review, or reopening,
+    must not bury a result (GitHub gates on the newest check run of the name) under a placeholder.
+    """
+    if ctx.github.list_check_runs(event.head_sha, check_name):
+        return
     output = report.render_reply("placeholder", number=event.number, is_fork=event.is_fork)
     ctx.github.create_check_run(
         name=check_name,

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from bot import permissions
 from bot.handlers.context import Context
-from bot.run_records import RunRecord, RunState
+from bot.run_model import RunRecord, RunState
 from workers import plan as plan_module
 from workers import report
 from workers.results import Conclusion, RunReport
@@ -64,11 +64,21 @@ def request_run(ctx: Context, req: RunRequest) -> Answer:
                 "confused",
                 report.render_reply("refused", user=req.user, permission=permission, command="run"),
             )
+    memo_key = f"run:{req.trigger}:{_target(req)}:{' '.join(req.phases)}"
+    earlier = ctx.memo.get(memo_key, {})
+    if earlier.get("run_id"):  # an earlier attempt created it; this is a retry
+        _launch_if_never_launched(ctx, earlier["run_id"])
+        return Answer("eyes", None, earlier["run_id"])
     if req.pr_number is not None:
         pull = ctx.github.get_pull(req.pr_number)
         if pull.state != "open":
             return Answer("confused", report.render_reply("closed", number=req.pr_number))
         head_sha = pull.head_sha
+        if earlier.get("head_sha") and earlier["head_sha"] != head_sha:
+            # Accepted for a commit that is no longer the head: never run the newer one instead.
+            log.info("request for %s at %s is stale: head moved", _target(req), earlier["head_sha"])
+            return Answer("eyes", None)
+        ctx.memo[memo_key] = {"head_sha": head_sha}
     else:
         assert req.head_sha is not None
         head_sha = req.head_sha
@@ -87,11 +97,7 @@ def request_run(ctx: Context, req: RunRequest) -> Answer:
                 "unknown_phases", unknown=list(unknown.unknown), known=list(unknown.known)
             ),
         )
-    target = (
-        f"{req.repo}@{req.merge_group_ref}"
-        if req.merge_group_ref
-        else f"{req.repo}#{req.pr_number}"
-    )
+    target = _target(req)
     with ctx.runs.target_lock(target):
         existing = ctx.runs.latest(target)
         if existing is not None and existing.active:
@@ -103,11 +109,24 @@ def request_run(ctx: Context, req: RunRequest) -> Answer:
                     ),
                 )
             cancel_run(ctx, existing, f"Superseded by {head_sha[:7]}.")
-        record = _queue(ctx, req, plan, head_sha)
+        record = _queue(ctx, req, plan, head_sha, memo=ctx.memo.setdefault(memo_key, {}))
     return Answer("eyes", None, record.run_id)
 
 
-def _queue(ctx: Context, req: RunRequest, plan: plan_module.Plan, head_sha: str) -> RunRecord:
+def _target(req: RunRequest) -> str:
+    """The key of "one run at a time": a pull request, or a merge group."""
+    if req.merge_group_ref:
+        return f"{req.repo}@{req.merge_group_ref}"
+    return f"{req.repo}#{req.pr_number}"
+
+
+def _queue(
+    ctx: Context,
+    req: RunRequest,
+    plan: plan_module.Plan,
+    head_sha: str,
+    memo: dict[str, str],
+) -> RunRecord:
     record = RunRecord(
         installation_id=ctx.installation_id,
         repo=req.repo,
@@ -134,10 +153,21 @@ def _queue(ctx: Context, req: RunRequest, plan: plan_module.Plan, head_sha: str)
         fields["details_url"] = record.details_url
     record.check_run_id = ctx.github.create_check_run(**fields)
     ctx.runs.create(record)
+    memo.update(head_sha=head_sha, run_id=record.run_id)
     task_id = ctx.launcher.launch(record.run_id)
     ctx.runs.set_fields(record.run_id, task_id=task_id)
     log.info("queued run %s for %s at %s", record.run_id, record.target, head_sha[:7])
     return record
+
+
+def _launch_if_never_launched(ctx: Context, run_id: str) -> None:
+    """An attempt that created the run but failed before queueing its task: queue it now."""
+    try:
+        record = ctx.runs.get(run_id)
+    except LookupError:
+        return
+    if record.state is RunState.QUEUED and not record.task_id:
+        ctx.runs.set_fields(run_id, task_id=ctx.launcher.launch(run_id))
 
 
 def _fail_on_plan(
