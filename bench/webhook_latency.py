@@ -21,8 +21,8 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sandbox import webhooks  # noqa: E402
-from sandbox.stack import Stack, commit_all, wait_until  # noqa: E402
+from sandbox import webhooks
+from sandbox.stack import Stack, commit_all, wait_until
 
 PLAN = """
 phases:
@@ -44,10 +44,10 @@ def main() -> int:
             if index:
                 for name, value in sample.items():
                     figures[name].append(value)
-        print(f"webhook -> in_progress over {args.runs} runs (ms; median [min–max]):")
+        print(f"webhook -> in_progress over {args.runs} runs (ms; median [min-max]):")
         for name, values in figures.items():
             ms = [v * 1000 for v in values]
-            print(f"  {name:<12} {statistics.median(ms):8.1f}  [{min(ms):.1f}–{max(ms):.1f}]")
+            print(f"  {name:<12} {statistics.median(ms):8.1f}  [{min(ms):.1f}-{max(ms):.1f}]")
         base = statistics.median(figures["healthz"])
         ratio = statistics.median(figures["in_progress"]) / base
         print(f"  in_progress / healthz round trip: {ratio:.0f}x")
@@ -70,8 +70,12 @@ def one_run(stack: Stack, index: int) -> dict[str, float]:
     fake.set_permission(repo, "octocat", "write")
     comment_id = fake.add_comment(repo, 1, "/golden-path run")
     payload = webhooks.comment_on_pr(
-        repo, 1, "/golden-path run", installation_id=stack.installation_id,
-        base_url=stack.github.url, comment_id=comment_id,
+        repo,
+        1,
+        "/golden-path run",
+        installation_id=stack.installation_id,
+        base_url=stack.github.url,
+        comment_id=comment_id,
     )
     body = webhooks.json_body(payload)
     headers = webhooks.delivery_headers("issue_comment", body, stack.secret)
@@ -95,8 +99,11 @@ def one_run(stack: Stack, index: int) -> dict[str, float]:
         return len(seen) == 3
 
     wait_until(observe, timeout=60, interval=0.002, what="queued, eyes and in_progress")
-    wait_until(lambda: any(r["status"] == "completed" for r in fake.check_runs(repo, sha)),
-               timeout=60, interval=0.05)
+    wait_until(
+        lambda: any(r["status"] == "completed" for r in fake.check_runs(repo, sha)),
+        timeout=60,
+        interval=0.05,
+    )
     ping_start = time.perf_counter()
     httpx.get(f"{stack.web_url}/healthz", timeout=5)
     healthz = time.perf_counter() - ping_start

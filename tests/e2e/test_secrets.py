@@ -15,7 +15,7 @@ from sandbox.stack import Stack, commit_all, wait_until
 
 PASS_ENV_VALUE = "sim-key-7f3a9c51e2d84b06"
 
-LEAKY_SUITE = '''
+LEAKY_SUITE = """
 import json
 import os
 
@@ -29,7 +29,7 @@ def test_oauth_simulation():
     key = os.environ["E2E_OAUTH_SIMULATION_KEY"]
     print("using key", key)
     assert key == "expected", f"OAuth simulation rejected key {key} (@octocat please look)"
-'''
+"""
 
 
 @pytest.fixture(scope="module")
@@ -67,8 +67,9 @@ phases:
     fake = stack.github.fake
     repo = "acme/secrets"
     fake.add_repo(repo, clone_url=str(repo_dir))
-    fake.add_pull(repo, 1, head_sha=sha, head_ref="f", head_clone_url=str(repo_dir),
-                  body="Fixes #2")
+    fake.add_pull(
+        repo, 1, head_sha=sha, head_ref="f", head_clone_url=str(repo_dir), body="Fixes #2"
+    )
     fake.add_issue(repo, 2, title="OAuth", body="")
     fake.set_permission(repo, "octocat", "write")
     assert stack.comment(repo, 1, "/golden-path run").status_code == 202
@@ -81,8 +82,13 @@ phases:
 
     # 1. what the test process saw
     seen = json.loads(dump.read_text())
-    for name in ("GITHUB_PRIVATE_KEY", "GITHUB_PRIVATE_KEY_PATH", "GITHUB_WEBHOOK_SECRET",
-                 "GITHUB_APP_ID", "REDIS_URL"):
+    for name in (
+        "GITHUB_PRIVATE_KEY",
+        "GITHUB_PRIVATE_KEY_PATH",
+        "GITHUB_WEBHOOK_SECRET",
+        "GITHUB_APP_ID",
+        "REDIS_URL",
+    ):
         assert name not in seen, name
     tokens = set(fake._tokens)
     assert tokens, "the bot never got an installation token"
@@ -100,12 +106,17 @@ phases:
     assert "***" in posted  # the failure message named the key: it was masked, not dropped
     # untrusted text cannot ping people: a mention survives only inside code, where it is inert
     bodies = [
-        r["json"].get(key) for r in fake.request_log() if isinstance(r.get("json"), dict)
-        for key in ("body", "summary", "text") if isinstance(r["json"].get(key), str)
+        r["json"].get(key)
+        for r in fake.request_log()
+        if isinstance(r.get("json"), dict)
+        for key in ("body", "summary", "text")
+        if isinstance(r["json"].get(key), str)
     ] + [
-        r["json"]["output"].get(key) for r in fake.request_log()
+        r["json"]["output"].get(key)
+        for r in fake.request_log()
         if isinstance(r.get("json"), dict) and isinstance(r["json"].get("output"), dict)
-        for key in ("summary", "text") if r["json"]["output"].get(key)
+        for key in ("summary", "text")
+        if r["json"]["output"].get(key)
     ]
     assert bodies
     for body in bodies:
