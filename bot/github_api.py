@@ -405,9 +405,11 @@ class RepoClient:
         annotations: list[dict[str, Any]] | None = None,
         details_url: str | None = None,
         actions: list[dict[str, Any]] | None = None,
+        name: str | None = None,
     ) -> None:
         body: dict[str, Any] = {}
         optional = {
+            "name": name,
             "status": status,
             "conclusion": conclusion,
             "details_url": details_url,

@@ -143,6 +143,7 @@ class _Run:
             clone_url, self.record.head_sha, self.checkout_dir, token=self.client.token
         )
         plan = self._read_plan()
+        self._adopt_check_name(plan.check_name)
         selected = self._select(plan)
         self._secrets += runner.secret_values(plan, self.services.worker_env)
         self.scrubber = Scrubber(self._secrets)
@@ -180,6 +181,15 @@ class _Run:
         return result
 
     # steps
+    def _adopt_check_name(self, check_name: str) -> None:
+        """The queued check got the default name when the plan could not be read through the
+        API; the checkout is the authority, so the check takes the plan's name now."""
+        if check_name == self.record.check_name:
+            return
+        self.client.update_check_run(self._check_run_id(), name=check_name)
+        self.record.check_name = check_name
+        self.services.records.set_fields(self.record.run_id, check_name=check_name)
+
     def _assert_head(self) -> str:
         """The run tests exactly the commit that was approved; a moved head supersedes it."""
         if self.record.pr_number is None:

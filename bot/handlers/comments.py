@@ -44,7 +44,11 @@ def _answer(event: CommentEvent, command: commands.Command, ctx: Context) -> Ans
         return run_requests.request_run(
             ctx,
             RunRequest(
-                repo=event.repo, pr_number=event.number, user=event.author, phases=command.phases
+                repo=event.repo,
+                pr_number=event.number,
+                user=event.author,
+                phases=command.phases,
+                acknowledge=lambda: ctx.github.react(event.comment_id, "eyes"),
             ),
         )
     return _cancel(event, ctx)

@@ -36,7 +36,7 @@ def on_checks_requested(event: MergeGroupEvent, ctx: Context) -> None:
             report.render_reply("plan_error", problems=[str(p) for p in plan.problems]),
         )
         return
-    if plan.merge_queue is plan_module.MergeQueue.RUN:
+    if plan is not None and plan.merge_queue is plan_module.MergeQueue.RUN:
         run_requests.request_run(
             ctx,
             RunRequest(
@@ -50,10 +50,10 @@ def on_checks_requested(event: MergeGroupEvent, ctx: Context) -> None:
             ),
         )
         return
-    _reuse(event, ctx, plan)
+    _reuse(event, ctx, plan.check_name if plan is not None else run_requests.DEFAULT_CHECK_NAME)
 
 
-def _reuse(event: MergeGroupEvent, ctx: Context, plan: plan_module.Plan) -> None:
+def _reuse(event: MergeGroupEvent, ctx: Context, check_name: str) -> None:
     number = pull_request_of(event.head_ref)
     passed: list[int] = []
     missing: list[int] = []
@@ -61,7 +61,7 @@ def _reuse(event: MergeGroupEvent, ctx: Context, plan: plan_module.Plan) -> None
         pull = ctx.github.get_pull(number)
         # The newest check run of the name is the one GitHub gates on (an older success does not
         # count once a newer run failed, or is still going).
-        runs = ctx.github.list_check_runs(pull.head_sha, plan.check_name)
+        runs = ctx.github.list_check_runs(pull.head_sha, check_name)
         latest = max(runs, key=lambda r: int(r["id"]), default=None)
         ok = latest is not None and (latest.get("status"), latest.get("conclusion")) == (
             "completed",
@@ -81,7 +81,7 @@ def _reuse(event: MergeGroupEvent, ctx: Context, plan: plan_module.Plan) -> None
         head_ref=event.head_ref,
         unknown_ref=number is None,
     )
-    _complete(ctx, event, plan.check_name, conclusion, title, summary)
+    _complete(ctx, event, check_name, conclusion, title, summary)
 
 
 def _complete(

@@ -9,7 +9,8 @@ whether there is a comment to react to.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from bot import permissions
 from bot.handlers.context import Context
@@ -40,15 +41,22 @@ class RunRequest:
     check_permission: bool = True
     head_sha: str | None = None  # given for merge groups; pull requests use the live head
     merge_group_ref: str | None = None
+    # Called once the request is accepted (permission, plan and phase ids checked), before the
+    # check run is created: a comment's 👀 should not wait for the slower work.
+    acknowledge: Callable[[], None] | None = field(default=None, compare=False)
 
 
-def read_plan(ctx: Context, sha: str) -> plan_module.Plan | plan_module.PlanError:
-    """The plan at `sha`, or the error that says what is wrong with it."""
+def read_plan(ctx: Context, sha: str) -> plan_module.Plan | plan_module.PlanError | None:
+    """The plan at `sha`, the error that says what is wrong with it, or None when the contents
+    API has no such file.
+
+    None is not a verdict: the worker reads the plan from its checkout of the commit, which is
+    the authority (contract §4), and fails the run there if the file is really missing. Deciding
+    early from the API is an optimisation (the check's name, phase ids, `auto_run`), so a
+    server without the contents endpoint (an older GitHub Enterprise, a proxy) still runs."""
     text = ctx.github.read_file(plan_module.PLAN_PATH, sha)
     if text is None:
-        return plan_module.PlanError(
-            [plan_module.PlanProblem(plan_module.PLAN_PATH, "(file)", f"not found at {sha[:7]}")]
-        )
+        return None
     try:
         return plan_module.parse(text, plan_module.PLAN_PATH)
     except plan_module.PlanError as error:
@@ -89,7 +97,8 @@ def request_run(ctx: Context, req: RunRequest) -> Answer:
             "eyes", report.render_reply("plan_error", problems=[str(p) for p in plan.problems])
         )
     try:
-        plan.select(req.phases)
+        if plan is not None:
+            plan.select(req.phases)
     except plan_module.UnknownPhases as unknown:
         return Answer(
             "confused",
@@ -97,20 +106,24 @@ def request_run(ctx: Context, req: RunRequest) -> Answer:
                 "unknown_phases", unknown=list(unknown.unknown), known=list(unknown.known)
             ),
         )
+    acknowledged = req.acknowledge is not None
+    if req.acknowledge is not None:
+        req.acknowledge()  # accepted: say so before the slower check-run and queue work
+    accepted = None if acknowledged else "eyes"
     target = _target(req)
     with ctx.runs.target_lock(target):
         existing = ctx.runs.latest(target)
         if existing is not None and existing.active:
             if existing.head_sha == head_sha:
                 return Answer(
-                    "eyes",
+                    accepted,
                     report.render_reply(
                         "already_running", record=existing, link=_link(ctx, existing)
                     ),
                 )
             cancel_run(ctx, existing, f"Superseded by {head_sha[:7]}.")
         record = _queue(ctx, req, plan, head_sha, memo=ctx.memo.setdefault(memo_key, {}))
-    return Answer("eyes", None, record.run_id)
+    return Answer(accepted, None, record.run_id)
 
 
 def _target(req: RunRequest) -> str:
@@ -123,10 +136,11 @@ def _target(req: RunRequest) -> str:
 def _queue(
     ctx: Context,
     req: RunRequest,
-    plan: plan_module.Plan,
+    plan: plan_module.Plan | None,
     head_sha: str,
     memo: dict[str, str],
 ) -> RunRecord:
+    check_name = plan.check_name if plan is not None else DEFAULT_CHECK_NAME
     record = RunRecord(
         installation_id=ctx.installation_id,
         repo=req.repo,
@@ -136,13 +150,13 @@ def _queue(
         phases=list(req.phases),
         requested_by=req.user,
         trigger=req.trigger,
-        check_name=plan.check_name,
-        environment=plan.environment,
+        check_name=check_name,
+        environment=plan.environment if plan is not None else None,
     )
     record.details_url = ctx.details_url(record.run_id)
     output = report.render_queued_output(waiting_for=None, position=None)
     fields = dict(
-        name=plan.check_name,
+        name=check_name,
         head_sha=head_sha,
         status="queued",
         title=output.title,

@@ -13,6 +13,7 @@ from sandbox.stack import wait_until
 from tests.e2e.conftest import (
     FAILING_SUITE,
     PASSING_SUITE,
+    TWO_PHASE_PLAN,
     bot_comments,
     check_runs,
     settle,
@@ -170,3 +171,31 @@ def _wait_for_n_completed(stack, project, n, timeout=60.0):
             return runs
         time.sleep(0.1)
     raise AssertionError(f"fewer than {n} completed check runs")
+
+
+def test_run_without_the_contents_api_reads_the_plan_from_the_checkout(stack, make_project):
+    """A server that cannot show the plan through the API (404): the run still happens, and the
+    check takes the name the checked-out plan gives it."""
+    plan = TWO_PHASE_PLAN.replace("Golden Path P0", "Checkout gate")
+    project = make_project(
+        {"tests/test_auth.py": PASSING_SUITE, "tests/test_checkout.py": PASSING_SUITE}, plan=plan
+    )
+    stack.github.fake.fail_next("GET", rf"/repos/{project.repo}/contents/", 404, times=5)
+    stack.deliver("issue_comment", _comment(stack, project, None, "/golden-path run"))
+    done = wait_for_check(stack, project)
+    assert done["conclusion"] == "success"
+    assert done["name"] == "Checkout gate"
+
+
+def test_eyes_come_before_the_queued_check_run(stack, make_project):
+    project = make_project({"tests/test_auth.py": PASSING_SUITE, "tests/test_checkout.py": ""})
+    comment_id = stack.github.fake.add_comment(project.repo, 1, "/golden-path run auth")
+    since = len(stack.github.fake.request_log())
+    stack.deliver("issue_comment", _comment(stack, project, comment_id, "/golden-path run auth"))
+    wait_for_check(stack, project)
+    writes = [
+        r["path"].rsplit("/", 1)[-1]
+        for r in stack.github.fake.request_log()[since:]
+        if r["method"] == "POST" and project.repo in r["path"]
+    ]
+    assert writes.index("reactions") < writes.index("check-runs")
