@@ -132,7 +132,6 @@ def one_sample(stack: Stack, index: int) -> dict[str, float]:
         head_clone_url=str(path),
         before=old,
     )
-    payload["pull_request"]["base"]["repo"].update(full_name=repo, name=repo.split("/")[1])
     body = webhooks.json_body(payload)
     headers = webhooks.delivery_headers("pull_request", body, stack.secret)
 

@@ -169,9 +169,11 @@ class Stack:
         env.update(self.extra_env)
         return env
 
-    def start_process(self, name: str) -> subprocess.Popen[bytes]:
+    def start_process(self, name: str, *, key: str | None = None) -> subprocess.Popen[bytes]:
+        """Start the Procfile's `name` line; `key` names a second instance of one type."""
+        key = key or name
         line = procfile_lines()[name]
-        log = (self.workdir / f"{name}.log").open("ab")
+        log = (self.workdir / f"{key}.log").open("ab")
         proc = subprocess.Popen(
             ["bash", "-c", line],
             cwd=ROOT,
@@ -180,7 +182,7 @@ class Stack:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        self._procs[name] = proc
+        self._procs[key] = proc
         return proc
 
     def kill_process(self, name: str, sig: int = signal.SIGKILL) -> None:
@@ -223,6 +225,11 @@ class Stack:
     def comment(
         self, repo: str, number: int, body: str, *, user: str = "octocat", user_type: str = "User"
     ) -> httpx.Response:
+        """A comment as GitHub would announce it: it exists on the fake first (so it can be
+        reacted to), then the signed `issue_comment` delivery reaches the bot."""
+        comment_id = self.github.fake.add_comment(
+            repo, number, body, user=user, user_type=user_type
+        )
         payload = webhooks.comment_on_pr(
             repo,
             number,
@@ -231,6 +238,7 @@ class Stack:
             user_type=user_type,
             installation_id=self.installation_id,
             base_url=self.github.url,
+            comment_id=comment_id,
         )
         return self.deliver("issue_comment", payload)
 

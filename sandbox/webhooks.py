@@ -234,7 +234,8 @@ def pull_request_event(
         clone_url=head_clone_url or f"{base_url}/{head_repo}.git",
         url=f"{base_url}/repos/{head_repo}",
     )
-    pr["base"].update(ref=base_ref)
+    pr["base"].update(ref=base_ref, label=f"{full_name.split('/')[0]}:{base_ref}")
+    _retarget_repo(pr["base"]["repo"], full_name, base_url)
     if action == "synchronize":
         payload["before"] = before or "0" * 40
         payload["after"] = head_sha

@@ -67,8 +67,10 @@ def reap(
         if decision is None:
             continue
         conclusion, reason = decision
-        # Ask a live-but-late worker to stop too; then take the finish for ourselves.
-        records.request_cancel(record.run_id, reason)
+        if record.state is RunState.RUNNING:
+            # Ask a live-but-late worker to stop too (a queued run has no worker to ask: a
+            # cancel would complete it as `cancelled` and leave its check run queued).
+            records.request_cancel(record.run_id, reason)
         if records.finish(record.run_id, conclusion.value, reason) is None:
             continue
         reaped.append(record.run_id)

@@ -21,13 +21,15 @@ from bot.run_records import RecordNotFound, RunRecord, RunRecords
 from bot.scrub import Scrubber
 from workers import plan as plan_module
 from workers import publish, report, runner
-from workers.results import Conclusion, RunReport
+from workers.results import Conclusion, PhaseStatus, PhaseVerdict, RunReport
 
 log = logging.getLogger(__name__)
 
 HEARTBEAT_SECONDS = 5.0
 LOCK_POLL_SECONDS = 1.0
 PROGRESS_MIN_INTERVAL = 3.0
+PUBLISH_ATTEMPTS = 4
+PUBLISH_MAX_WAIT_SECONDS = 60.0
 
 
 class Lock(Protocol):
@@ -94,7 +96,7 @@ class _Run:
         self.artifacts = services.workdir / "artifacts" / record.run_id
         self.pr_body = ""
         self._beat_stop = threading.Event()
-        self._last_progress = 0.0
+        self._progress_out = _Throttled(self._publish_progress, PROGRESS_MIN_INTERVAL)
         self._last_queue_note = ""
         self._concluded = False
 
@@ -116,6 +118,7 @@ class _Run:
                 )
                 final = self._conclude_early(_Stop(Conclusion.FAILURE, reason))
         finally:
+            self._progress_out.close()
             self._beat_stop.set()
             if self.lock is not None:
                 self.lock.release()
@@ -150,6 +153,7 @@ class _Run:
         self._wait_for_environment(plan)
         if self.record.pr_number is not None:
             self._assert_head()  # the wait may have been long: the approval is for one commit
+        self._progress(self._setting_up(plan, selected))  # in_progress before a long deploy
         deadline = time.monotonic() + plan.timeout_minutes * 60
         self.services.records.set_fields(
             self.record.run_id,
@@ -169,16 +173,57 @@ class _Run:
         )
         # The record completes as soon as the check run is concluded, not after the PR comment
         # and issues: from then on a Re-run or `/golden-path run` starts a new run.
+        self._progress_out.close()  # no late progress update may overwrite the conclusion
         concluding = _OnConclusion(self.client, self._check_run_id(), lambda: self._done(result))
-        publish.publish_report(
-            concluding,
-            result,
-            check_run_id=self._check_run_id(),
-            plan=plan,
-            pr_body=self.pr_body,
-            scrubber=self.scrubber,
+        self._with_retries(
+            lambda: publish.publish_report(
+                concluding,
+                result,
+                check_run_id=self._check_run_id(),
+                plan=plan,
+                pr_body=self.pr_body,
+                scrubber=self.scrubber,
+            )
         )
         return result
+
+    def _with_retries(self, send: Callable[[], Any]) -> None:
+        """GitHub having a bad minute (5xx past PyGithub's own retries, a rate limit) must not
+        lose a finished run's report: try again, waiting as long as GitHub asks (capped). The
+        report's posts are idempotent (found by their markers), so a repeat edits, not adds."""
+        for attempt in range(PUBLISH_ATTEMPTS):
+            try:
+                send()
+                return
+            except Exception as error:
+                if attempt == PUBLISH_ATTEMPTS - 1:
+                    raise
+                wait = getattr(error, "retry_after", None) or 2.0 * 2**attempt
+                log.warning(
+                    "run %s: publishing failed (%s); retrying in %.0f s",
+                    self.record.run_id,
+                    type(error).__name__,
+                    min(wait, PUBLISH_MAX_WAIT_SECONDS),
+                )
+                time.sleep(min(wait, PUBLISH_MAX_WAIT_SECONDS))
+
+    def _setting_up(self, plan: plan_module.Plan, selected: tuple[str, ...]) -> RunReport:
+        """The in-progress report before the first phase: setup runs, every phase pending."""
+        phases = tuple(
+            PhaseVerdict(
+                phase_id=phase.id,
+                name=phase.title,
+                mrr_at_risk=phase.mrr_at_risk,
+                status=PhaseStatus.PENDING if phase.id in selected else PhaseStatus.NOT_SELECTED,
+            )
+            for phase in plan.phases
+        )
+        return RunReport(
+            check_name=plan.check_name,
+            phases=phases,
+            environment=plan.environment,
+            **self._report_fields(),
+        )
 
     # steps
     def _adopt_check_name(self, check_name: str) -> None:
@@ -260,16 +305,15 @@ class _Run:
 
     # callbacks
     def _progress(self, progress: RunReport) -> None:
-        now = time.monotonic()
         current = progress.current_phase
         self.services.records.set_fields(
             self.record.run_id,
             current_phase=current.phase_id if current else None,
             verdicts=[_verdict_summary(p) for p in progress.phases],  # for `/golden-path status`
         )
-        if now - self._last_progress < PROGRESS_MIN_INTERVAL and current is None:
-            return
-        self._last_progress = now
+        self._progress_out.offer(progress)
+
+    def _publish_progress(self, progress: RunReport) -> None:
         try:
             publish.publish_progress(
                 self.client, progress, check_run_id=self._check_run_id(), scrubber=self.scrubber
@@ -352,6 +396,54 @@ class _OnConclusion:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._client, name)
+
+
+class _Throttled:
+    """At most one call every `interval` seconds, and the latest value always delivered: a value
+    offered too soon is held and sent when the interval has passed (a trailing update), so a
+    long phase that starts right after a short one still shows up within seconds."""
+
+    def __init__(self, send: Callable[[Any], None], interval: float):
+        self._send = send
+        self._interval = interval
+        self._lock = threading.Lock()
+        self._last = float("-inf")
+        self._held: Any = None
+        self._timer: threading.Timer | None = None
+        self._closed = False
+
+    def offer(self, value: Any) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            wait = self._last + self._interval - time.monotonic()
+            if wait > 0:
+                self._held = value
+                if self._timer is None:
+                    self._timer = threading.Timer(wait, self._flush)
+                    self._timer.daemon = True
+                    self._timer.start()
+                return
+            self._held = None
+            self._last = time.monotonic()
+            self._send(value)
+
+    def _flush(self) -> None:
+        with self._lock:
+            self._timer = None
+            if self._closed or self._held is None:
+                return
+            value, self._held = self._held, None
+            self._last = time.monotonic()
+            self._send(value)
+
+    def close(self) -> None:
+        """Drop what is held and send nothing more (waits for a send under way)."""
+        with self._lock:
+            self._closed = True
+            self._held = None
+            if self._timer is not None:
+                self._timer.cancel()
 
 
 def _verdict_summary(verdict: Any) -> dict[str, Any]:

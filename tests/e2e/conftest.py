@@ -166,7 +166,9 @@ def wait_for_check(
 
 
 def bot_comments(stack: Stack, repo: str, number: int) -> list[dict[str, Any]]:
-    return [c for c in stack.github.fake.comments(repo, number) if c["user"]["type"] == "Bot"]
+    """Comments written by this App (not by other bots, whose comments tests also create)."""
+    login = stack.github.fake.bot_login
+    return [c for c in stack.github.fake.comments(repo, number) if c["user"]["login"] == login]
 
 
 def settle(seconds: float = 1.5) -> None:

@@ -171,11 +171,6 @@ def pull_request_event(
         head_clone_url=str(project.path),
         **kw,
     )
-    # GitHub's base repository is the one the event happened in; the builder leaves the example
-    # payload's (`Codertocat/Hello-World`) there, which would make every pull request a fork.
-    owner, name = project.repo.split("/")
-    payload["pull_request"]["base"]["repo"].update(full_name=project.repo, name=name)
-    payload["pull_request"]["base"]["repo"]["owner"]["login"] = owner
     answer = stack.deliver("pull_request", payload)
     assert answer.status_code == 202, answer.text
     return time.monotonic()

@@ -139,3 +139,22 @@ def test_merge_group_event_names_the_pull_request_in_head_ref() -> None:
     assert group["head_sha"] == SHA
     assert group["head_ref"] == f"refs/heads/gh-readonly-queue/main/pr-5-{'c' * 40}"
     assert group["base_ref"] == "refs/heads/main"
+
+
+def test_pull_request_event_is_a_fork_only_when_the_head_repository_differs() -> None:
+    same = webhooks.pull_request_event(
+        "opened", "acme/app", 3, "a" * 40, installation_id=1, base_url="http://sandbox"
+    )
+    assert same["pull_request"]["base"]["repo"]["full_name"] == "acme/app"
+    assert same["pull_request"]["head"]["repo"]["full_name"] == "acme/app"
+    fork = webhooks.pull_request_event(
+        "opened",
+        "acme/app",
+        3,
+        "a" * 40,
+        installation_id=1,
+        base_url="http://sandbox",
+        head_full_name="someone/app",
+    )
+    assert fork["pull_request"]["head"]["repo"]["fork"] is True
+    assert fork["pull_request"]["base"]["repo"]["full_name"] == "acme/app"
