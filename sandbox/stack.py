@@ -10,7 +10,6 @@ import contextlib
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -27,15 +26,10 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from sandbox import webhooks
 from sandbox.github_server import FakeGitHubServer
+from sandbox.redis_server import RedisServer, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 T = TypeVar("T")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def procfile_lines(path: Path = ROOT / "Procfile") -> dict[str, str]:
@@ -61,51 +55,6 @@ def wait_until(
         time.sleep(interval)
 
 
-class RedisServer:
-    """A private `redis-server` on a free loopback port, no persistence."""
-
-    def __init__(self, workdir: Path):
-        self.port = free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self._dir = workdir
-        self._proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> RedisServer:
-        binary = shutil.which("redis-server") or "/usr/bin/redis-server"
-        self._proc = subprocess.Popen(
-            [
-                binary,
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(self._dir),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        wait_until(self._answers, timeout=10, what="redis-server")
-        return self
-
-    def _answers(self) -> bool:
-        try:
-            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as sock:
-                sock.sendall(b"PING\r\n")
-                return sock.recv(16).startswith(b"+PONG")
-        except OSError:
-            return False
-
-    def stop(self) -> None:
-        if self._proc and self._proc.poll() is None:
-            self._proc.terminate()
-            self._proc.wait(timeout=10)
-
-
 @dataclass
 class Stack:
     """Redis, the fake GitHub, and the bot's processes; `start()` then `stop()`."""
@@ -118,7 +67,7 @@ class Stack:
     secret: bytes = field(default_factory=lambda: uuid.uuid4().hex.encode())
 
     def __post_init__(self) -> None:
-        self.redis = RedisServer(self.workdir)
+        self.redis = RedisServer()
         self.web_port = free_port()
         self.web_url = f"http://127.0.0.1:{self.web_port}"
         self._procs: dict[str, subprocess.Popen[bytes]] = {}

@@ -6,10 +6,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-try:  # tests/ on sys.path (rootdir conftest, no tests/__init__.py) or the repo root on it
-    from redis_server import RedisServer
-except ImportError:  # pragma: no cover
-    from tests.redis_server import RedisServer
+from sandbox.redis_server import RedisServer
 
 
 @pytest.fixture(scope="session")

@@ -16,10 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-try:  # tests/ on sys.path (rootdir conftest) or the repo root on it
-    from redis_server import free_port
-except ImportError:  # pragma: no cover
-    from tests.redis_server import free_port
+from sandbox.redis_server import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 VENV_BIN = str(Path(sys.executable).parent)

@@ -15,7 +15,7 @@ from typing import Any
 
 from bot.run_records import RunRecord, RunRecords, RunState
 from workers import report
-from workers.results import Conclusion, RunReport
+from workers.results import Conclusion
 
 log = logging.getLogger(__name__)
 
@@ -83,19 +83,7 @@ def reap(
 
 
 def _conclude_check(client: Any, record: RunRecord, conclusion: Conclusion, reason: str) -> None:
-    output = report.render_check_output(
-        RunReport(
-            check_name=record.check_name,
-            phases=(),
-            conclusion=conclusion,
-            problem=reason,
-            repo=record.repo,
-            head_sha=record.head_sha,
-            pr_number=record.pr_number,
-            run_id=record.run_id,
-            details_url=record.details_url,
-        )
-    )
+    output = report.render_ended_early(record, conclusion, reason)
     try:
         client.update_check_run(
             record.check_run_id,

@@ -477,6 +477,24 @@ def _annotation(test: TestResult) -> dict[str, Any]:
     return item
 
 
+def render_ended_early(record: Any, conclusion: Conclusion, reason: str) -> CheckOutput:
+    """The output of a run that ended before reporting results (cancelled while queued, reaped),
+    from its record (duck-typed: `bot.run_model.RunRecord`)."""
+    return render_check_output(
+        RunReport(
+            check_name=_value(record, "check_name", "") or "",
+            phases=(),
+            conclusion=conclusion,
+            problem=reason,
+            repo=_value(record, "repo", "") or "",
+            head_sha=_value(record, "head_sha", "") or "",
+            pr_number=_value(record, "pr_number"),
+            run_id=_value(record, "run_id", "") or "",
+            details_url=_value(record, "details_url"),
+        )
+    )
+
+
 def render_queued_output(waiting_for: str | None, position: int | None) -> CheckOutput:
     """The output of a check run that waits for its turn."""
     text = f"Queued: waiting for {waiting_for or 'a worker'}"

@@ -225,19 +225,7 @@ def cancel_run(ctx: Context, record: RunRecord, reason: str) -> RunRecord | None
 def conclude_check(ctx: Context, record: RunRecord, conclusion: Conclusion, reason: str) -> None:
     if record.check_run_id is None:
         return
-    output = report.render_check_output(
-        RunReport(
-            check_name=record.check_name,
-            phases=(),
-            conclusion=conclusion,
-            problem=reason,
-            repo=record.repo,
-            head_sha=record.head_sha,
-            pr_number=record.pr_number,
-            run_id=record.run_id,
-            details_url=record.details_url,
-        )
-    )
+    output = report.render_ended_early(record, conclusion, reason)
     ctx.github.update_check_run(
         record.check_run_id,
         status="completed",
