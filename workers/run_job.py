@@ -335,6 +335,7 @@ class _Run:
 
     # endings
     def _conclude_early(self, stop: _Stop) -> RunReport | None:
+        self._progress_out.close()  # a held progress update must not reopen the check run
         result = RunReport(
             check_name=self.record.check_name,
             phases=(),
