@@ -124,6 +124,7 @@ def _reset_at(headers: dict[str, str]) -> datetime:
     return now + timedelta(seconds=60)
 
 
+_BUILT_IN_ROLES = frozenset({"admin", "maintain", "write", "triage", "read"})
 _ERRORS = (github.GithubException, requests.RequestException, MaxRetryError)
 
 
@@ -261,7 +262,11 @@ class RepoClient:
             data = self._call("GET", f"/collaborators/{quote(login, safe='')}/permission")
         except GitHubNotFound:
             return "none"
-        return str(data.get("role_name") or data.get("permission") or "none")
+        role = str(data.get("role_name") or "")
+        if role in _BUILT_IN_ROLES:
+            return role
+        # A custom repository role (an organisation's own name): its base permission decides.
+        return str(data.get("permission") or "none")
 
     def get_pull(self, number: int) -> PullInfo:
         data = self._call("GET", f"/pulls/{number}")

@@ -52,7 +52,7 @@ class RepoClient(Protocol):
 @dataclass
 class RunServices:
     records: RunRecords
-    github_for: Callable[[int, str], Any]  # (installation_id, repo) -> RepoClient
+    github_for: Callable[[int, str], RepoClient]  # (installation_id, repo) -> client
     lock_for: Callable[[str, str, str], Lock]  # (repo, environment, run_id) -> Lock
     checkout: Callable[..., Path]  # (clone_url, sha, dest, token=) -> Path
     workdir: Path
