@@ -9,6 +9,7 @@ import select
 import shutil
 import signal
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -54,6 +55,7 @@ def run(
     started = time.monotonic()
     log_path.parent.mkdir(parents=True, exist_ok=True)
     try:
+        _check_startable(command, cwd, env)
         proc = subprocess.Popen(
             _argv(command),
             cwd=cwd,
@@ -87,11 +89,29 @@ def run(
     )
 
 
+GUARD = Path(__file__).with_name("orphan_guard.py")
+
+
+def _check_startable(command: Sequence[str] | str, cwd: Path, env: Mapping[str, str]) -> None:
+    """Raise what `Popen` would for a missing program, before the guard hides it in its exit."""
+    if isinstance(command, str) or not command:
+        return
+    program = command[0]
+    if os.sep in program:
+        found = program if os.path.isabs(program) else str(cwd / program)
+        if os.access(found, os.X_OK):
+            return
+    elif shutil.which(program, path=env.get("PATH", os.defpath)):
+        return
+    raise FileNotFoundError(2, "No such file or directory", program)
+
+
 def _argv(command: Sequence[str] | str) -> list[str]:
+    """The command under the orphan guard, which kills the group if the worker dies."""
     if isinstance(command, str):
         shell = shutil.which("bash") or "/bin/sh"
-        return [shell, "-c", command]
-    return list(command)
+        command = [shell, "-c", command]
+    return [sys.executable, "-I", str(GUARD), *command]
 
 
 def _wait(

@@ -794,6 +794,8 @@ def test_reaper_concludes_a_run_whose_worker_was_killed(reaper_stack, tmp_path):
         # as a process manager would, with nothing left to tell it about the lost run.
         killed = time.monotonic()
         stack.kill_process("worker")
+        # ...and its tests with it (the orphan guard), so they cannot overlap the next run
+        wait_for(lambda: not alive(pid), "the dead worker's pytest to be killed", stack, 10)
         stack.start_process("worker")
         done = wait_completed(stack, project, running["id"], timeout=20)
         assert done["conclusion"] == "failure"
@@ -804,5 +806,5 @@ def test_reaper_concludes_a_run_whose_worker_was_killed(reaper_stack, tmp_path):
         assert "stopped responding" in (ended.reason or "")
         assert "reaped run" in stack.log("worker")
     finally:
-        if alive(pid):  # the killed worker's pytest, in a process group of its own
+        if alive(pid):  # never leave a sleeping test behind, whatever failed above
             os.kill(pid, 9)
