@@ -301,6 +301,14 @@ class RepoClient:
             return None
         return base64.b64decode(data.get("content") or "").decode("utf-8", errors="replace")
 
+    def check_run_url(self, check_run_id: int) -> str | None:
+        """The check run's page on GitHub (the link when the bot has no public URL of its own)."""
+        try:
+            data = self._call("GET", f"/check-runs/{check_run_id}")
+        except GitHubNotFound:
+            return None
+        return str(data.get("html_url") or "") or None
+
     def list_check_runs(self, head_sha: str, check_name: str) -> list[dict[str, Any]]:
         runs = self._pages(f"/commits/{head_sha}/check-runs", "check_runs", check_name=check_name)
         return [

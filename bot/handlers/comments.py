@@ -56,7 +56,7 @@ def _answer(event: CommentEvent, command: commands.Command, ctx: Context) -> Ans
 
 def _status(event: CommentEvent, ctx: Context) -> str:
     record = ctx.runs.latest_for_pr(event.repo, event.number)
-    link = (record.details_url or ctx.details_url(record.run_id)) if record else None
+    link = run_requests.link_to(ctx, record) if record else None
     return report.render_reply("status", record=record, link=link)
 
 

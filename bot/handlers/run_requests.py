@@ -118,7 +118,7 @@ def request_run(ctx: Context, req: RunRequest) -> Answer:
                 return Answer(
                     accepted,
                     report.render_reply(
-                        "already_running", record=existing, link=_link(ctx, existing)
+                        "already_running", record=existing, link=link_to(ctx, existing)
                     ),
                 )
             cancel_run(ctx, existing, f"Superseded by {head_sha[:7]}.")
@@ -235,5 +235,9 @@ def conclude_check(ctx: Context, record: RunRecord, conclusion: Conclusion, reas
     )
 
 
-def _link(ctx: Context, record: RunRecord) -> str | None:
-    return record.details_url or ctx.details_url(record.run_id)
+def link_to(ctx: Context, record: RunRecord) -> str | None:
+    """Where to follow a run: the bot's own run page, else the check run on GitHub."""
+    own = record.details_url or ctx.details_url(record.run_id)
+    if own or record.check_run_id is None:
+        return own
+    return ctx.github.check_run_url(record.check_run_id)

@@ -183,6 +183,8 @@ def test_check_runs(fake: FakeGitHub, client: RepoClient) -> None:
         {"id": run_id, "status": "completed", "conclusion": "failure", "external_id": "r1"}
     ]
     assert client.list_check_runs(HEAD, "Other") == []
+    assert client.check_run_url(run_id) == f"{fake.base_url}/{REPO}/runs/{run_id}"
+    assert client.check_run_url(987654) is None
     with pytest.raises(ValueError):
         client.update_check_run(run_id, annotations=[note])  # no title/summary
     with pytest.raises(ValueError):
