@@ -84,20 +84,16 @@ def main() -> int:
 
 def one_sample(stack: Stack, index: int) -> dict[str, float]:
     repo = f"bench/supersede-{index}"
-    path = stack.workdir / f"supersede-{index}"
     pid_file = stack.workdir / f"supersede-{index}.pid"
-    for name, text in {
-        ".github/golden-path.yml": PLAN.format(pid_file=pid_file),
-        "tests/test_quick.py": QUICK,
-        "tests/test_slow.py": SLOW,
-    }.items():
-        (path / name).parent.mkdir(parents=True, exist_ok=True)
-        (path / name).write_text(text)
-    old = commit_all(path, "bench", init=True)
+    path, old = stack.add_project(
+        repo,
+        {
+            ".github/golden-path.yml": PLAN.format(pid_file=pid_file),
+            "tests/test_quick.py": QUICK,
+            "tests/test_slow.py": SLOW,
+        },
+    )
     fake = stack.github.fake
-    fake.add_repo(repo, clone_url=str(path))
-    fake.add_pull(repo, 1, head_sha=old, head_ref="b", head_clone_url=str(path))
-    fake.set_permission(repo, "octocat", "write")
     comment_id = fake.add_comment(repo, 1, "/golden-path run")
     command = webhooks.comment_on_pr(
         repo,

@@ -22,7 +22,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sandbox import webhooks
-from sandbox.stack import Stack, commit_all, wait_until
+from sandbox.stack import Stack, wait_until
 
 PLAN = """
 phases:
@@ -58,16 +58,10 @@ def main() -> int:
 
 def one_run(stack: Stack, index: int) -> dict[str, float]:
     repo = f"bench/latency-{index}"
-    path = stack.workdir / f"repo-{index}"
-    (path / ".github").mkdir(parents=True)
-    (path / "tests").mkdir()
-    (path / ".github/golden-path.yml").write_text(PLAN)
-    (path / "tests/test_smoke.py").write_text(SUITE)
-    sha = commit_all(path, "bench", init=True)
+    _, sha = stack.add_project(
+        repo, {".github/golden-path.yml": PLAN, "tests/test_smoke.py": SUITE}
+    )
     fake = stack.github.fake
-    fake.add_repo(repo, clone_url=str(path))
-    fake.add_pull(repo, 1, head_sha=sha, head_ref="b", head_clone_url=str(path))
-    fake.set_permission(repo, "octocat", "write")
     comment_id = fake.add_comment(repo, 1, "/golden-path run")
     payload = webhooks.comment_on_pr(
         repo,

@@ -21,10 +21,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 from sandbox import webhooks
+from sandbox.app_keys import app_keypair
 from sandbox.github_server import FakeGitHubServer
 from sandbox.redis_server import RedisServer, free_port
 
@@ -71,28 +70,15 @@ class Stack:
         self.web_port = free_port()
         self.web_url = f"http://127.0.0.1:{self.web_port}"
         self._procs: dict[str, subprocess.Popen[bytes]] = {}
-        self._key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self._private_pem, self._public_pem = app_keypair()
         self.key_path = self.workdir / "app-key.pem"
 
     # lifecycle
     def start(self) -> Stack:
-        self.key_path.write_bytes(
-            self._key.private_bytes(
-                serialization.Encoding.PEM,
-                serialization.PrivateFormat.TraditionalOpenSSL,
-                serialization.NoEncryption(),
-            )
-        )
+        self.key_path.write_text(self._private_pem)
         self.key_path.chmod(0o600)
-        public = (
-            self._key.public_key()
-            .public_bytes(
-                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-            )
-            .decode()
-        )
         self.redis.start()
-        self.github = FakeGitHubServer(app_id=self.app_id, public_key_pem=public).start()
+        self.github = FakeGitHubServer(app_id=self.app_id, public_key_pem=self._public_pem).start()
         self.github.fake.add_installation(self.installation_id)
         for name in self.processes:
             self.start_process(name)
@@ -163,6 +149,41 @@ class Stack:
             return httpx.get(f"{self.web_url}/healthz", timeout=1).status_code == 200
         except httpx.HTTPError:
             return False
+
+    # setting up "GitHub"
+    def add_project(
+        self,
+        repo: str,
+        files: dict[str, str],
+        *,
+        path: Path | None = None,
+        number: int = 1,
+        body: str = "",
+        head_full_name: str | None = None,
+        permissions: dict[str, str] | None = None,
+    ) -> tuple[Path, str]:
+        """A git repository holding `files`, known to the fake GitHub with an open pull request
+        `number` whose head is its one commit. Returns (path, head sha)."""
+        path = path or self.workdir / "repos" / f"{repo.replace('/', '_')}-{number}"
+        for name, text in files.items():
+            target = path / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text)
+        sha = commit_all(path, "initial", init=True)
+        fake = self.github.fake
+        fake.add_repo(repo, clone_url=str(path))
+        fake.add_pull(
+            repo,
+            number,
+            head_sha=sha,
+            head_ref=f"feature-{number}",
+            head_clone_url=str(path),
+            head_full_name=head_full_name,
+            body=body,
+        )
+        for login, role in (permissions or {"octocat": "write"}).items():
+            fake.set_permission(repo, login, role)
+        return path, sha
 
     # talking to the bot
     def deliver(self, event: str, payload: dict[str, Any]) -> httpx.Response:

@@ -106,26 +106,14 @@ def create_project(
     """A new repository on the fake GitHub (a local git repository under `root`) with pull
     request #1 open on its first commit."""
     repo = f"acme/app-{uuid.uuid4().hex[:8]}"
-    path = root / repo.replace("/", "_")
-    path.mkdir(parents=True)
-    for name, text in {".github/golden-path.yml": plan, **files}.items():
-        target = path / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text)
-    sha = commit_all(path, "initial", init=True)
-    fake = stack.github.fake
-    fake.add_repo(repo, clone_url=str(path))
-    fake.add_pull(
+    path, sha = stack.add_project(
         repo,
-        1,
-        head_sha=sha,
-        head_ref="feature",
-        head_clone_url=str(path),
-        head_full_name=head_full_name,
+        {".github/golden-path.yml": plan, **files},
+        path=root / repo.replace("/", "_"),
         body=body,
+        head_full_name=head_full_name,
+        permissions=permissions,
     )
-    for login, role in (permissions or {"octocat": "write"}).items():
-        fake.set_permission(repo, login, role)
     return Project(repo, 1, path, sha)
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from sandbox.stack import Stack, commit_all, wait_until
+from sandbox.stack import Stack, wait_until
 
 PASS_ENV_VALUE = "sim-key-7f3a9c51e2d84b06"
 
@@ -48,11 +48,7 @@ def secret_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 def test_secrets_never_reach_tests_github_or_logs(secret_stack: Stack, tmp_path: Path) -> None:
     stack = secret_stack
     dump = tmp_path / "env.json"
-    repo_dir = tmp_path / "repo"
-    (repo_dir / ".github").mkdir(parents=True)
-    (repo_dir / "tests").mkdir()
-    (repo_dir / ".github/golden-path.yml").write_text(
-        f"""
+    plan = f"""
 five_whys: issue
 env:
   DUMP_TO: {dump}
@@ -61,17 +57,14 @@ phases:
   - id: auth
     suites: [tests/test_leaky.py]
 """
-    )
-    (repo_dir / "tests/test_leaky.py").write_text(LEAKY_SUITE)
-    sha = commit_all(repo_dir, "leaky", init=True)
-    fake = stack.github.fake
     repo = "acme/secrets"
-    fake.add_repo(repo, clone_url=str(repo_dir))
-    fake.add_pull(
-        repo, 1, head_sha=sha, head_ref="f", head_clone_url=str(repo_dir), body="Fixes #2"
+    _, sha = stack.add_project(
+        repo,
+        {".github/golden-path.yml": plan, "tests/test_leaky.py": LEAKY_SUITE},
+        body="Fixes #2",
     )
+    fake = stack.github.fake
     fake.add_issue(repo, 2, title="OAuth", body="")
-    fake.set_permission(repo, "octocat", "write")
     assert stack.comment(repo, 1, "/golden-path run").status_code == 202
 
     wait_until(

@@ -15,7 +15,7 @@ import pytest
 import redis
 
 from bot.run_records import RunRecords
-from sandbox.stack import Stack, commit_all, wait_until
+from sandbox.stack import Stack, wait_until
 
 RECORDING_SUITE = """
 import json
@@ -57,18 +57,14 @@ def two_workers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 
 
 def _pull(stack: Stack, root: Path, repo: str, number: int, environment: str, intervals: Path):
+    files = {
+        ".github/golden-path.yml": PLAN.format(
+            environment=environment, intervals=intervals, pr=number
+        ),
+        "tests/test_staging.py": RECORDING_SUITE,
+    }
     path = root / f"pr{number}-{environment}"
-    (path / ".github").mkdir(parents=True)
-    (path / "tests").mkdir()
-    (path / ".github/golden-path.yml").write_text(
-        PLAN.format(environment=environment, intervals=intervals, pr=number)
-    )
-    (path / "tests/test_staging.py").write_text(RECORDING_SUITE)
-    sha = commit_all(path, f"pr {number}", init=True)
-    stack.github.fake.add_pull(
-        repo, number, head_sha=sha, head_ref=f"b{number}", head_clone_url=str(path)
-    )
-    return sha
+    return stack.add_project(repo, files, path=path, number=number)[1]
 
 
 def _intervals(path: Path) -> dict[str, tuple[float, float]]:
@@ -80,8 +76,6 @@ def test_two_pull_requests_on_one_environment_take_turns(two_workers: Stack, tmp
     stack = two_workers
     repo = "acme/locked"
     intervals = tmp_path / "intervals.jsonl"
-    stack.github.fake.add_repo(repo)
-    stack.github.fake.set_permission(repo, "octocat", "write")
     first = _pull(stack, tmp_path, repo, 1, "staging", intervals)
     second = _pull(stack, tmp_path, repo, 2, "staging", intervals)
 
@@ -124,8 +118,6 @@ def test_different_environments_run_side_by_side(two_workers: Stack, tmp_path: P
     stack = two_workers
     repo = "acme/parallel"
     intervals = tmp_path / "intervals.jsonl"
-    stack.github.fake.add_repo(repo)
-    stack.github.fake.set_permission(repo, "octocat", "write")
     shas = [
         _pull(stack, tmp_path, repo, 1, "staging", intervals),
         _pull(stack, tmp_path, repo, 2, "staging-eu", intervals),

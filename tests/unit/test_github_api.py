@@ -7,8 +7,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 from github.GithubRetry import GithubRetry
 
 from bot.github_api import (
@@ -20,6 +18,7 @@ from bot.github_api import (
     PullInfo,
     RepoClient,
 )
+from sandbox.app_keys import app_keypair
 from sandbox.github_server import FakeGitHub, FakeGitHubServer, create_fake_github
 
 APP_ID = "4242"
@@ -30,18 +29,7 @@ HEAD = "a" * 40
 
 @pytest.fixture(scope="module")
 def keys() -> tuple[str, str]:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    ).decode()
-    public = (
-        key.public_key()
-        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-        .decode()
-    )
-    return private, public
+    return app_keypair()
 
 
 @pytest.fixture

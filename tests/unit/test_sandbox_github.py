@@ -9,9 +9,8 @@ import github
 import httpx
 import jwt
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 
+from sandbox.app_keys import app_keypair
 from sandbox.github_server import FakeGitHub, FakeGitHubServer, SandboxClient, create_fake_github
 from sandbox.openapi_check import check_request
 
@@ -22,18 +21,7 @@ HEAD = "a" * 40
 
 
 def _keypair() -> tuple[str, str]:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    ).decode()
-    public = (
-        key.public_key()
-        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-        .decode()
-    )
-    return private, public
+    return app_keypair()
 
 
 @pytest.fixture(scope="module")
