@@ -26,6 +26,10 @@ def main(argv: list[str]) -> int:
         return 2
     parent = os.getppid()
     child = subprocess.Popen(argv)
+    # A stop or timeout signals the whole group: the child gets it too. The guard outlives it
+    # just long enough to reap it and report how it ended (no zombie, the true exit status).
+    for stop in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(stop, lambda *_: None)
     while True:
         try:
             code = child.wait(timeout=POLL_SECONDS)
