@@ -25,8 +25,6 @@ import sys
 import time
 from pathlib import Path
 
-import httpx
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sandbox import webhooks
@@ -94,16 +92,7 @@ def one_sample(stack: Stack, index: int) -> dict[str, float]:
         },
     )
     fake = stack.github.fake
-    comment_id = fake.add_comment(repo, 1, "/golden-path run")
-    command = webhooks.comment_on_pr(
-        repo,
-        1,
-        "/golden-path run",
-        installation_id=stack.installation_id,
-        base_url=stack.github.url,
-        comment_id=comment_id,
-    )
-    assert stack.deliver("issue_comment", command).status_code == 202
+    assert stack.comment(repo, 1, "/golden-path run").status_code == 202
 
     def running() -> dict | None:
         for run in fake.check_runs(repo, head_sha=old):
@@ -128,11 +117,8 @@ def one_sample(stack: Stack, index: int) -> dict[str, float]:
         head_clone_url=str(path),
         before=old,
     )
-    body = webhooks.json_body(payload)
-    headers = webhooks.delivery_headers("pull_request", body, stack.secret)
-
     start = time.perf_counter()
-    answer = httpx.post(f"{stack.web_url}/webhook", content=body, headers=headers, timeout=10)
+    answer = stack.deliver("pull_request", payload)
     answered = time.perf_counter()
     assert answer.status_code == 202, answer.text
     seen: dict[str, float] = {}

@@ -21,7 +21,6 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sandbox import webhooks
 from sandbox.stack import Stack, wait_until
 
 PLAN = """
@@ -62,21 +61,10 @@ def one_run(stack: Stack, index: int) -> dict[str, float]:
         repo, {".github/golden-path.yml": PLAN, "tests/test_smoke.py": SUITE}
     )
     fake = stack.github.fake
-    comment_id = fake.add_comment(repo, 1, "/golden-path run")
-    payload = webhooks.comment_on_pr(
-        repo,
-        1,
-        "/golden-path run",
-        installation_id=stack.installation_id,
-        base_url=stack.github.url,
-        comment_id=comment_id,
-    )
-    body = webhooks.json_body(payload)
-    headers = webhooks.delivery_headers("issue_comment", body, stack.secret)
-
     start = time.perf_counter()
-    answer = httpx.post(f"{stack.web_url}/webhook", content=body, headers=headers, timeout=10)
+    answer = stack.comment(repo, 1, "/golden-path run")  # signed exactly as GitHub signs
     answered = time.perf_counter()
+    comment_id = fake.comments(repo, 1)[-1]["id"]
     assert answer.status_code == 202, answer.text
     seen: dict[str, float] = {}
 

@@ -24,6 +24,7 @@ from bot.events import CommentEvent, Event, event_from_dict
 from bot.queue import CeleryEventQueue, QueueUnavailable
 from bot.settings import Settings, get_settings
 from bot.store import KEY_PREFIX, DeliveryStore, redis_client
+from tests.factories import comment_event
 
 SECRET = "webhook-secret-for-tests"
 MIB = 1024 * 1024
@@ -430,20 +431,7 @@ def test_dependency_overrides_replace_the_wiring(redis_url: str) -> None:
 
 
 def sample_event() -> CommentEvent:
-    return CommentEvent(
-        delivery_id="d-celery",
-        installation_id=1,
-        repo="o/r",
-        action="created",
-        sender="octocat",
-        number=3,
-        is_pull_request=True,
-        issue_state="open",
-        comment_id=4,
-        body="/golden-path status",
-        author="octocat",
-        author_type="User",
-    )
+    return comment_event(delivery_id="d-celery", number=3, comment_id=4, body="/golden-path status")
 
 
 def test_celery_queue_publishes_the_task_by_name_to_events(redis_url: str) -> None:

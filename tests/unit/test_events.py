@@ -21,6 +21,7 @@ from bot.events import (
     from_delivery,
 )
 from bot.webhook import Delivery, MalformedDelivery
+from tests.factories import comment_event
 
 ROOT = Path(__file__).resolve().parents[2]
 OCTOKIT_INDEX = Path("/tmp/npmx/octokit-webhooks-examples-7.6.1/package/api.github.com/index.json")
@@ -184,25 +185,8 @@ def test_bot_authors(login: str, user_type: str, is_bot: bool) -> None:
     payload["comment"]["body"] = "/golden-path run"
     # Bots' comments are dropped before queueing; the property is what decides.
     assert (deliver("issue_comment", payload) is None) is is_bot
-    event = CommentEvent(**{**_comment_fields(), "author": login, "author_type": user_type})
+    event = comment_event(author=login, author_type=user_type)
     assert event.author_is_bot is is_bot
-
-
-def _comment_fields() -> dict[str, Any]:
-    return dict(
-        delivery_id="d",
-        installation_id=1,
-        repo="o/r",
-        action="created",
-        sender="x",
-        number=1,
-        is_pull_request=True,
-        issue_state="open",
-        comment_id=1,
-        body="",
-        author="x",
-        author_type="User",
-    )
 
 
 def test_pull_request_synchronize_fields() -> None:

@@ -6,25 +6,9 @@ from typing import Any
 
 import pytest
 
-from bot.events import CommentEvent, Event, MergeGroupEvent, PullRequestEvent
+from bot.events import Event, MergeGroupEvent, PullRequestEvent
 from bot.routing import Router
-
-
-def comment() -> CommentEvent:
-    return CommentEvent(
-        delivery_id="d",
-        installation_id=1,
-        repo="o/r",
-        action="created",
-        sender="octocat",
-        number=7,
-        is_pull_request=True,
-        issue_state="open",
-        comment_id=9,
-        body="/golden-path run",
-        author="octocat",
-        author_type="User",
-    )
+from tests.factories import comment_event
 
 
 def pull_request(action: str) -> PullRequestEvent:
@@ -65,7 +49,7 @@ def test_dispatch_calls_the_matching_handler_with_extra_arguments() -> None:
     calls, router = Calls(), Router()
     router.register("issue_comment", action="created")(calls.handler("on_comment"))
     router.register("pull_request", action="opened")(calls.handler("on_opened"))
-    event = comment()
+    event = comment_event()
     assert router.dispatch(event, "client", log="logger") == 1
     assert calls.seen == [("on_comment", event, ("client",), {"log": "logger"})]
 
@@ -146,7 +130,7 @@ def test_handler_errors_propagate() -> None:
         raise RuntimeError("boom")
 
     with pytest.raises(RuntimeError, match="boom"):
-        router.dispatch(comment())
+        router.dispatch(comment_event())
 
 
 def test_routes_lists_every_registered_pair_across_children() -> None:
