@@ -2,7 +2,7 @@
 
 Starts the example's staging service once, then times, 5 times each (interleaved):
   - plain:  `python -m pytest SUITES -q` once per phase, one after the other;
-  - runner: `workers.runner.execute(...)` on the same plan without its setup step
+  - runner: `workers.engine.executor.execute(...)` on the same plan without its setup step
             (same phases: pytest with --junitxml, JUnit parsing, judging, progress reports).
 Prints both medians, their min-max spread, and the ratio runner/plain.
 
@@ -24,8 +24,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from workers import plan as plan_mod  # noqa: E402 - after the path fix, for a plain checkout
-from workers import runner  # noqa: E402
+from bot.core import plan as plan_mod  # noqa: E402 - after the path fix, for a plain checkout
+from workers.engine import executor  # noqa: E402
 
 EXAMPLE = ROOT / "examples" / "staging-demo"
 
@@ -46,7 +46,7 @@ def time_plain(checkout: Path, plan: plan_mod.Plan, env: dict[str, str]) -> floa
 
 def time_runner(checkout: Path, plan: plan_mod.Plan, env: dict[str, str], artifacts: Path) -> float:
     started = time.perf_counter()
-    report = runner.execute(
+    report = executor.execute(
         checkout, plan, plan.phase_ids, env=env, artifacts=artifacts, on_progress=lambda r: None
     )
     elapsed = time.perf_counter() - started
@@ -72,7 +72,7 @@ def main() -> None:
     full = plan_mod.parse((checkout / plan_mod.PLAN_PATH).read_text())
     plan = full.model_copy(update={"setup": ()})  # the service is started once, below
     worker_env = {k: v for k, v in os.environ.items() if k != "GOLDEN_PATH_DEMO_BREAK"}
-    env = runner.build_env(plan, worker_env)
+    env = executor.build_env(plan, worker_env)
     subprocess.run([sys.executable, "staging_app/start.py"], cwd=checkout, env=env, check=True)
     try:
         time_plain(checkout, plan, env)  # warm-up: imports, page cache

@@ -24,13 +24,9 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from redis.exceptions import RedisError
 from starlette.concurrency import run_in_threadpool
 
-from bot import events, run_page
-from bot.events import Event
-from bot.queue import QueueUnavailable, default_queue
-from bot.run_records import RUN_ID, RecordNotFound, RunRecords
-from bot.settings import Settings, get_settings
-from bot.store import DeliveryStore, StoreUnavailable, redis_client
-from bot.webhook import (
+from bot.core import events
+from bot.core.events import Event
+from bot.core.webhook import (
     MAX_BODY_BYTES,
     Delivery,
     MalformedDelivery,
@@ -38,6 +34,11 @@ from bot.webhook import (
     SignatureError,
     parse_delivery,
 )
+from bot.settings import Settings, get_settings
+from bot.state.deliveries import DeliveryStore, StoreUnavailable, redis_client
+from bot.state.event_queue import QueueUnavailable, default_queue
+from bot.state.run_records import RUN_ID, RecordNotFound, RunRecords
+from bot.web import run_page
 
 log = logging.getLogger("golden_path.web")
 

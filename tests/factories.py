@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.events import CommentEvent
+from bot.core.events import CommentEvent
 
 
 def comment_event(**overrides: Any) -> CommentEvent:

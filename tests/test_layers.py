@@ -1,6 +1,8 @@
-"""The dependency direction of docs/design.md, read from the source with `ast`: the core imports
-no edge library and no adapter; `bot/` reaches into `workers/` only for core values (and
-`bot/queue.py` for the Celery app); PyGithub stays inside `bot/github_api.py`."""
+"""The dependency direction of docs/design.md, read from the source with `ast` and enforced by
+folder, not by hand-kept lists: `bot/` never imports `workers/`; `bot/core/` imports no edge
+library and nothing of the project outside `bot/core/`; handlers are handed their clients (they
+import only the core and each other); the run engine knows nothing of Celery or the job around it;
+PyGithub stays inside `bot/github/`; nothing imports the test sandbox."""
 
 from __future__ import annotations
 
@@ -12,22 +14,6 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
-CORE = (
-    "bot/run_model.py",
-    "bot/webhook.py",
-    "bot/events.py",
-    "bot/commands.py",
-    "bot/permissions.py",
-    "bot/routing.py",
-    "bot/scrub.py",
-    "bot/closing_refs.py",
-    "workers/plan.py",
-    "workers/results.py",
-    "workers/junit.py",
-    "workers/verdict.py",
-    "workers/signatures.py",
-    "workers/report.py",
-)
 EDGE_LIBRARIES = (
     "fastapi",
     "starlette",
@@ -42,21 +28,7 @@ EDGE_LIBRARIES = (
     "urllib3",
     "uvicorn",
 )
-ADAPTERS = (
-    "bot.settings",
-    "bot.github_api",
-    "bot.store",
-    "bot.queue",
-    "bot.run_records",
-    "bot.env_lock",
-    "workers.celery_app",
-    "workers.tasks",
-    "workers.checkout",
-    "workers.pytest_process",
-    "workers.publish",
-    "workers.services",
-)
-WORKERS_CORE = ("workers.plan", "workers.report", "workers.results", "workers.signatures")
+PROJECT = ("bot", "workers", "sandbox", "templates")
 
 
 def imported_modules(source: str) -> set[str]:
@@ -90,34 +62,56 @@ def _imports(path: Path) -> set[str]:
     return imported_modules(path.read_text(encoding="utf-8"))
 
 
-@pytest.mark.parametrize("core", CORE)
-def test_core_modules_import_no_edge_library_and_no_adapter(core: str) -> None:
-    imports = _imports(ROOT / core)
-    assert sorted(m for m in imports if _within(m, EDGE_LIBRARIES)) == []
-    assert sorted(m for m in imports if _within(m, ADAPTERS)) == []
+def _project_imports(path: Path) -> set[str]:
+    # `from bot import x` lists `bot` itself; what it names is checked as `bot.x`
+    return {m for m in _imports(path) if _within(m, PROJECT)} - set(PROJECT)
 
 
 @pytest.mark.parametrize("path", _sources("bot"), ids=_name)
-def test_bot_uses_only_core_modules_of_workers(path: Path) -> None:
-    reach = {m for m in _imports(path) if _within(m, ["workers"])}
-    if _name(path) == "bot/queue.py":
-        reach = {m for m in reach if not _within(m, ["workers.celery_app"])}
-    # `from workers import plan` lists `workers` itself; what it names is checked as `workers.x`
-    assert sorted(m for m in reach - {"workers"} if not _within(m, WORKERS_CORE)) == []
+def test_bot_never_imports_workers(path: Path) -> None:
+    assert sorted(m for m in _imports(path) if _within(m, ["workers"])) == []
 
 
-GITHUB_CLIENT = ROOT / "bot" / "github_api.py"
+@pytest.mark.parametrize("path", _sources("bot/core"), ids=_name)
+def test_core_imports_no_edge_library_and_only_the_core(path: Path) -> None:
+    imports = _imports(path)
+    assert sorted(m for m in imports if _within(m, EDGE_LIBRARIES)) == []
+    outside = {m for m in _project_imports(path) if not _within(m, ["bot.core", "templates"])}
+    assert sorted(outside) == []
+
+
+@pytest.mark.parametrize("path", _sources("bot/handlers"), ids=_name)
+def test_handlers_import_only_the_core_and_each_other(path: Path) -> None:
+    imports = _imports(path)
+    assert sorted(m for m in imports if _within(m, EDGE_LIBRARIES)) == []
+    outside = {m for m in _project_imports(path) if not _within(m, ["bot.core", "bot.handlers"])}
+    assert sorted(outside) == []
+
+
+@pytest.mark.parametrize("path", _sources("workers/engine"), ids=_name)
+def test_the_engine_knows_no_celery_job_or_github(path: Path) -> None:
+    imports = _imports(path)
+    assert sorted(m for m in imports if _within(m, ["celery", "kombu", "redis", "github"])) == []
+    allowed = ["bot.core", "workers.engine", "templates"]
+    assert sorted(m for m in _project_imports(path) if not _within(m, allowed)) == []
+
+
+@pytest.mark.parametrize("path", _sources("bot", "workers"), ids=_name)
+def test_nothing_imports_the_test_sandbox(path: Path) -> None:
+    assert sorted(m for m in _imports(path) if _within(m, ["sandbox", "tests"])) == []
 
 
 @pytest.mark.parametrize(
-    "path", [p for p in _sources("bot", "workers", "sandbox") if p != GITHUB_CLIENT], ids=_name
+    "path",
+    [p for p in _sources("bot", "workers", "sandbox") if "bot/github" not in _name(p)],
+    ids=_name,
 )
-def test_only_the_github_client_imports_pygithub(path: Path) -> None:
+def test_only_the_github_package_imports_pygithub(path: Path) -> None:
     assert sorted(m for m in _imports(path) if _within(m, ["github"])) == []
 
 
 def test_the_github_client_is_where_pygithub_is() -> None:
-    assert "github" in _imports(GITHUB_CLIENT)
+    assert "github" in _imports(ROOT / "bot" / "github" / "client.py")
 
 
 # --- the checker itself ---------------------------------------------------------------------
@@ -136,12 +130,10 @@ def test_the_checker_sees_every_import_form() -> None:
     assert {"redis", "github.GithubRetry", "bot.settings", "workers.tasks", "subprocess"} <= imports
     assert _within("github.GithubRetry", ["github"])
     assert not _within("githubx", ["github"])
-    assert _within("bot.settings", ADAPTERS)
-    assert not _within("bot.settings_view", ADAPTERS)
+    assert _within("bot.settings", ["bot"])
+    assert not _within("bot_settings", ["bot"])
 
 
-def test_every_listed_core_module_exists() -> None:
-    for core in CORE:
-        assert (ROOT / core).is_file(), core
-    for adapter in ADAPTERS:
-        assert (ROOT / (adapter.replace(".", "/") + ".py")).is_file(), adapter
+def test_the_folders_the_rules_name_exist_and_hold_modules() -> None:
+    for folder in ("bot/core", "bot/handlers", "bot/github", "bot/state", "workers/engine"):
+        assert len(_sources(folder)) > 1, folder

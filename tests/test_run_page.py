@@ -6,8 +6,8 @@ import redis
 from fastapi.testclient import TestClient
 
 from bot.app import create_app
-from bot.run_records import RunRecord, RunRecords
 from bot.settings import Settings
+from bot.state.run_records import RunRecord, RunRecords
 
 
 def _client(redis_url: str) -> TestClient:

@@ -20,10 +20,10 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from bot.app import app_settings, create_app, delivery_store, event_queue
-from bot.events import CommentEvent, Event, event_from_dict
-from bot.queue import CeleryEventQueue, QueueUnavailable
+from bot.core.events import CommentEvent, Event, event_from_dict
 from bot.settings import Settings, get_settings
-from bot.store import KEY_PREFIX, DeliveryStore, redis_client
+from bot.state.deliveries import KEY_PREFIX, DeliveryStore, redis_client
+from bot.state.event_queue import QueueUnavailable, default_queue
 from tests.factories import comment_event
 
 SECRET = "webhook-secret-for-tests"
@@ -435,12 +435,10 @@ def sample_event() -> CommentEvent:
 
 
 def test_celery_queue_publishes_the_task_by_name_to_events(redis_url: str) -> None:
-    from workers.celery_app import app as celery_app
-
     broker = redis_url.rsplit("/", 1)[0] + "/3"
     client = redis.Redis.from_url(broker)
     client.delete("events")
-    CeleryEventQueue(celery_app, broker).enqueue(sample_event())
+    default_queue(broker).enqueue(sample_event())
     messages = client.lrange("events", 0, -1)
     assert len(messages) == 1
     message = json.loads(messages[0])
@@ -454,11 +452,9 @@ def test_celery_queue_publishes_the_task_by_name_to_events(redis_url: str) -> No
 def test_celery_queue_fails_fast_when_the_broker_is_down(
     redis_server_factory: Callable[[], Any],
 ) -> None:
-    from workers.celery_app import app as celery_app
-
     server = redis_server_factory()
     server.stop()  # a port where nothing listens any more
     started = time.monotonic()
     with pytest.raises(QueueUnavailable):
-        CeleryEventQueue(celery_app, server.url).enqueue(sample_event())
+        default_queue(server.url).enqueue(sample_event())
     assert time.monotonic() - started < 3

@@ -10,14 +10,8 @@ from __future__ import annotations
 from celery import Celery
 from kombu import Queue
 
+from bot.core.queues import EVENTS_QUEUE, HANDLE_EVENT_TASK, REAP_TASK, RUN_TASK, RUNS_QUEUE
 from bot.settings import get_settings
-
-EVENTS_QUEUE = "events"
-RUNS_QUEUE = "runs"
-
-HANDLE_EVENT_TASK = "golden_path.handle_event"
-RUN_TASK = "golden_path.run"
-REAP_TASK = "golden_path.reap"
 
 
 class _LazyConfig:

@@ -18,9 +18,11 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from workers import plan as plan_mod
-from workers import runner
-from workers.results import Conclusion, PhaseStatus, PhaseVerdict, RunReport
+from bot.core import plan as plan_mod
+from bot.core.report.check_output import render_check_output
+from bot.core.report.pr_comment import render_pr_comment
+from bot.core.results import Conclusion, PhaseStatus, PhaseVerdict, RunReport
+from workers.engine import executor
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 PROCEED = "Proceed with production deployment: every selected phase met its criteria."
@@ -61,7 +63,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     console = Console(highlight=False)
     if args.command == "validate":
         return validate(args.file, console)
-    return run(args, console)
+    return run_locally(args, console)
 
 
 def _say(console: Console, line: str) -> None:
@@ -97,7 +99,7 @@ def validate(path: Path, console: Console) -> int:
 # --- run ----------------------------------------------------------------------------------
 
 
-def run(args: argparse.Namespace, console: Console) -> int:
+def run_locally(args: argparse.Namespace, console: Console) -> int:
     checkout = args.dir.resolve()
     plan_path = args.plan or checkout / plan_mod.PLAN_PATH
     plan = _load(plan_path, console)
@@ -108,7 +110,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
     except plan_mod.UnknownPhases as exc:
         _say(console, f"golden-path: {exc}")
         return EXIT_USAGE
-    for name in runner.missing_pass_env(plan, os.environ):
+    for name in executor.missing_pass_env(plan, os.environ):
         console.print(f"[yellow]note:[/] pass_env {name} is not set here; tests will not see it")
     report = _execute(plan, selected, checkout, args.out, console)
     console.print(results_table(report))
@@ -131,11 +133,11 @@ def _execute(
         _stop_on_interrupt() as stop,
         Live(view, console=console, refresh_per_second=4, transient=True),
     ):
-        report = runner.execute(
+        report = executor.execute(
             checkout,
             plan,
             selected,
-            env=runner.build_env(plan, os.environ),
+            env=executor.build_env(plan, os.environ),
             artifacts=artifacts,
             on_progress=view.update,
             should_stop=stop,
@@ -243,16 +245,11 @@ def _footer(report: RunReport) -> Group:
 
 
 def _write_markdown(report: RunReport, out: Path, console: Console) -> None:
-    try:
-        from workers import report as rendering  # written alongside; the run works without it
-    except ImportError as exc:
-        console.print(f"[yellow]note:[/] markdown not written: {exc}")
-        return
     out.mkdir(parents=True, exist_ok=True)
-    output = rendering.render_check_output(report)
+    output = render_check_output(report)
     summary = f"# {output.title}\n\n{output.summary}\n\n{output.text or ''}".rstrip() + "\n"
     (out / "check_summary.md").write_text(summary, encoding="utf-8")
-    (out / "pr_comment.md").write_text(rendering.render_pr_comment(report, {}), encoding="utf-8")
+    (out / "pr_comment.md").write_text(render_pr_comment(report, {}), encoding="utf-8")
     _say(console, f"wrote {out / 'check_summary.md'} and {out / 'pr_comment.md'}")
 
 

@@ -9,12 +9,21 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from bot.closing_refs import closing_refs
-from bot.github_api import GitHubError, IssueRef
-from bot.scrub import Scrubber
-from workers import report as rpt
-from workers.plan import FiveWhys, Plan
-from workers.results import Conclusion, RunReport
+from bot.core.closing_refs import closing_refs
+from bot.core.plan import FiveWhys, Plan
+from bot.core.report.check_output import CheckOutput, render_check_output, render_queued_output
+from bot.core.report.facts import (
+    PR_COMMENT_MARKER,
+    failure_patterns,
+    five_whys_marker,
+    linked_issue_marker,
+)
+from bot.core.report.five_whys import render_five_whys_issue, render_five_whys_recurrence
+from bot.core.report.linked_issue import render_linked_issue
+from bot.core.report.pr_comment import render_pr_comment
+from bot.core.results import Conclusion, RunReport
+from bot.core.scrub import Scrubber
+from bot.github.client import GitHubError, IssueRef
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +36,7 @@ FIVE_WHYS_LABEL_STYLE = ("5319e7", "A golden-path failure pattern to investigate
 
 
 class PublishClient(Protocol):
-    """The slice of `bot.github_api.RepoClient` publishing uses."""
+    """The slice of `bot.github.client.RepoClient` publishing uses."""
 
     def update_check_run(self, check_run_id: int, **fields: Any) -> None: ...
     def upsert_comment(self, number: int, marker: str, body: str) -> str: ...
@@ -48,8 +57,8 @@ class PublishResult:
     errors: list[str] = field(default_factory=list)  # steps after the check run that failed
 
 
-def _scrub_output(output: rpt.CheckOutput, scrubber: Scrubber) -> rpt.CheckOutput:
-    return rpt.CheckOutput(
+def _scrub_output(output: CheckOutput, scrubber: Scrubber) -> CheckOutput:
+    return CheckOutput(
         title=scrubber.scrub(output.title),
         summary=scrubber.scrub(output.summary),
         text=scrubber.scrub(output.text),
@@ -60,7 +69,7 @@ def _scrub_output(output: rpt.CheckOutput, scrubber: Scrubber) -> rpt.CheckOutpu
     )
 
 
-def _output_fields(output: rpt.CheckOutput) -> dict[str, Any]:
+def _output_fields(output: CheckOutput) -> dict[str, Any]:
     fields: dict[str, Any] = {"title": output.title, "summary": output.summary}
     if output.text:
         fields["text"] = output.text
@@ -71,7 +80,7 @@ def publish_check(
     client: PublishClient, report: RunReport, *, check_run_id: int, scrubber: Scrubber
 ) -> None:
     """The check run's status, conclusion and output; annotations 50 per request."""
-    output = _scrub_output(rpt.render_check_output(report), scrubber)
+    output = _scrub_output(render_check_output(report), scrubber)
     batches = [
         output.annotations[i : i + ANNOTATIONS_PER_REQUEST]
         for i in range(0, len(output.annotations), ANNOTATIONS_PER_REQUEST)
@@ -109,7 +118,7 @@ def publish_report(
     result = PublishResult(check_run_id)
     if report.conclusion is None:
         return result
-    patterns = rpt.failure_patterns(report)[:MAX_FIVE_WHYS]
+    patterns = failure_patterns(report)[:MAX_FIVE_WHYS]
     mode = plan.five_whys if plan is not None else FiveWhys.OFF
 
     def attempt(step: str, action: Callable[[], None]) -> None:
@@ -146,13 +155,13 @@ def _five_whys(
     scrubber: Scrubber,
     result: PublishResult,
 ) -> None:
-    marker = rpt.five_whys_marker(pattern.key)
+    marker = five_whys_marker(pattern.key)
     if mode is FiveWhys.OFF:
         return
     if mode is FiveWhys.COMMENT:
         if report.pr_number is None:
             return
-        _, body = rpt.render_five_whys_issue(pattern, report)
+        _, body = render_five_whys_issue(pattern, report)
         url = client.upsert_comment(report.pr_number, marker, scrubber.scrub(body))
         result.five_whys[pattern.key] = url
         return
@@ -160,11 +169,11 @@ def _five_whys(
     existing = client.find_open_issue(label, marker)
     if existing is not None:
         client.comment(
-            existing.number, scrubber.scrub(rpt.render_five_whys_recurrence(pattern, report))
+            existing.number, scrubber.scrub(render_five_whys_recurrence(pattern, report))
         )
         result.five_whys[pattern.key] = existing.url
         return
-    title, body = rpt.render_five_whys_issue(pattern, report)
+    title, body = render_five_whys_issue(pattern, report)
     created = client.create_issue(scrubber.scrub(title), scrubber.scrub(body), [label])
     result.five_whys[pattern.key] = created.url
 
@@ -173,15 +182,15 @@ def _pr_comment(
     client: PublishClient, report: RunReport, scrubber: Scrubber, result: PublishResult
 ) -> None:
     assert report.pr_number is not None
-    body = scrubber.scrub(rpt.render_pr_comment(report, result.five_whys))
-    result.pr_comment_url = client.upsert_comment(report.pr_number, rpt.PR_COMMENT_MARKER, body)
+    body = scrubber.scrub(render_pr_comment(report, result.five_whys))
+    result.pr_comment_url = client.upsert_comment(report.pr_number, PR_COMMENT_MARKER, body)
 
 
 def _linked_issue(
     client: PublishClient, report: RunReport, number: int, scrubber: Scrubber, result: PublishResult
 ) -> None:
-    body = scrubber.scrub(rpt.render_linked_issue(report))
-    client.upsert_comment(number, rpt.linked_issue_marker(report.pr_number), body)
+    body = scrubber.scrub(render_linked_issue(report))
+    client.upsert_comment(number, linked_issue_marker(report.pr_number), body)
     result.linked_issues.append(number)
     if report.conclusion is Conclusion.CANCELLED:
         return  # a cancelled run proves nothing either way: leave the label as it was
@@ -199,7 +208,7 @@ def publish_progress(
     client: PublishClient, report: RunReport, *, check_run_id: int, scrubber: Scrubber
 ) -> None:
     """An `in_progress` check run whose output shows the running phase and the results so far."""
-    output = _scrub_output(rpt.render_check_output(report), scrubber)
+    output = _scrub_output(render_check_output(report), scrubber)
     client.update_check_run(check_run_id, status="in_progress", **_output_fields(output))
 
 
@@ -212,5 +221,5 @@ def publish_queued(
     scrubber: Scrubber,
 ) -> None:
     """A `queued` check run that says what it waits for."""
-    output = _scrub_output(rpt.render_queued_output(waiting_for, position), scrubber)
+    output = _scrub_output(render_queued_output(waiting_for, position), scrubber)
     client.update_check_run(check_run_id, status="queued", **_output_fields(output))

@@ -13,9 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from bot.run_records import RunRecord, RunRecords, RunState
-from workers import report
-from workers.results import Conclusion
+from bot.core.report.check_output import render_ended_early
+from bot.core.results import Conclusion
+from bot.state.run_records import RunRecord, RunRecords, RunState
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +83,7 @@ def reap(
 
 
 def _conclude_check(client: Any, record: RunRecord, conclusion: Conclusion, reason: str) -> None:
-    output = report.render_ended_early(record, conclusion, reason)
+    output = render_ended_early(record, conclusion, reason)
     try:
         client.update_check_run(
             record.check_run_id,

@@ -8,12 +8,12 @@ from functools import cached_property, lru_cache
 
 import redis
 
-from bot.env_lock import EnvironmentLock
-from bot.github_api import GitHubApp, RepoClient
-from bot.run_records import RunRecords
+from bot.github.client import GitHubApp, RepoClient
 from bot.settings import Settings, get_settings
-from workers.checkout import checkout
-from workers.run_job import RunServices
+from bot.state.env_lock import EnvironmentLock
+from bot.state.run_records import RunRecords
+from workers.job.checkout import checkout
+from workers.job.run_job import RunServices
 
 # Variables of the worker's own that must never reach a test process (contract §5.2).
 BOT_ONLY_VARIABLES = (

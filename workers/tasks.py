@@ -8,12 +8,14 @@ from typing import Any
 
 from celery import Task
 
-from bot.events import event_from_dict
-from bot.github_api import GitHubError, GitHubRateLimited
+from bot.core.events import event_from_dict
+from bot.core.queues import HANDLE_EVENT_TASK, REAP_TASK, RUN_TASK, RUNS_QUEUE
+from bot.github.client import GitHubError, GitHubRateLimited
 from bot.handlers import router
 from bot.handlers.context import Context
-from workers import reaper, run_job
-from workers.celery_app import HANDLE_EVENT_TASK, REAP_TASK, RUN_TASK, RUNS_QUEUE, app
+from workers import reaper
+from workers.celery_app import app
+from workers.job import run_job
 from workers.services import get_services
 
 log = logging.getLogger(__name__)
@@ -77,11 +79,11 @@ def handle_event(self: Task, event: dict[str, Any], memo: dict[str, Any] | None 
 
 
 @app.task(name=RUN_TASK, bind=True, acks_late=True)
-def run(self: Task, run_id: str) -> None:
+def run_golden_path(self: Task, run_id: str) -> None:
     """Execute one golden-path run; its record in Redis holds everything else."""
     services = get_services()
     stale_after = services.settings.stale_after_seconds
-    run_job.run(
+    run_job.perform_run(
         run_id,
         # Beat several times per staleness window, so one slow beat never looks like death.
         dataclasses.replace(

@@ -1,7 +1,7 @@
 """Per-feature event handlers; each module exposes a `router`, composed here."""
 
+from bot.core.routing import Router
 from bot.handlers import check_runs, comments, merge_groups, pull_requests
-from bot.routing import Router
 
 router = Router(comments.router, pull_requests.router, check_runs.router, merge_groups.router)
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from bot.events import CheckRunEvent
+from bot.core.events import CheckRunEvent
+from bot.core.routing import Router
 from bot.handlers import run_requests
 from bot.handlers.context import Context
 from bot.handlers.run_requests import RunRequest
-from bot.routing import Router
 
 router = Router()
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import logging
 
-from bot import commands, permissions
-from bot.events import CommentEvent
+from bot.core import commands, permissions
+from bot.core.events import CommentEvent
+from bot.core.report.replies import render_reply
+from bot.core.routing import Router
 from bot.handlers import run_requests
 from bot.handlers.context import Context
 from bot.handlers.run_requests import Answer, RunRequest
-from bot.routing import Router
-from workers import report
 
 log = logging.getLogger(__name__)
 router = Router()
@@ -35,11 +35,11 @@ def on_comment(event: CommentEvent, ctx: Context) -> None:
 def _answer(event: CommentEvent, command: commands.Command, ctx: Context) -> Answer:
     if isinstance(command, commands.Help):
         reaction = "confused" if command.reason else "eyes"
-        return Answer(reaction, report.render_reply("help", reason=command.reason))
+        return Answer(reaction, render_reply("help", reason=command.reason))
     if isinstance(command, commands.Status):
         return Answer("eyes", _status(event, ctx))
     if event.issue_state != "open":
-        return Answer("confused", report.render_reply("closed", number=event.number))
+        return Answer("confused", render_reply("closed", number=event.number))
     if isinstance(command, commands.Run):
         return run_requests.request_run(
             ctx,
@@ -57,7 +57,7 @@ def _answer(event: CommentEvent, command: commands.Command, ctx: Context) -> Ans
 def _status(event: CommentEvent, ctx: Context) -> str:
     record = ctx.runs.latest_for_pr(event.repo, event.number)
     link = run_requests.link_to(ctx, record) if record else None
-    return report.render_reply("status", record=record, link=link)
+    return render_reply("status", record=record, link=link)
 
 
 def _cancel(event: CommentEvent, ctx: Context) -> Answer:
@@ -65,13 +65,11 @@ def _cancel(event: CommentEvent, ctx: Context) -> Answer:
     if not permissions.may_cancel(permission):
         return Answer(
             "confused",
-            report.render_reply(
-                "refused", user=event.author, permission=permission, command="cancel"
-            ),
+            render_reply("refused", user=event.author, permission=permission, command="cancel"),
         )
     record = ctx.runs.latest_for_pr(event.repo, event.number)
     if record is None or not record.active:
-        return Answer("eyes", report.render_reply("nothing_to_cancel", record=record))
+        return Answer("eyes", render_reply("nothing_to_cancel", record=record))
     reason = f"Cancelled by @{event.author}."
     run_requests.cancel_run(ctx, record, reason)
-    return Answer("eyes", report.render_reply("cancelled", record=record, user=event.author))
+    return Answer("eyes", render_reply("cancelled", record=record, user=event.author))

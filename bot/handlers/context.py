@@ -10,11 +10,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from bot.run_model import RunRecord
+from bot.core.run_model import RunRecord
 
 
 class GitHub(Protocol):
-    """The calls handlers make on one repository (`bot.github_api.RepoClient`, wrapped by
+    """The calls handlers make on one repository (`bot.github.client.RepoClient`, wrapped by
     `workers.tasks` so that reactions are best effort)."""
 
     def permission_of(self, login: str) -> str: ...
@@ -29,7 +29,7 @@ class GitHub(Protocol):
 
 
 class Runs(Protocol):
-    """The run-record operations handlers use (satisfied by `bot.run_records.RunRecords`)."""
+    """The run-record operations handlers use (satisfied by `bot.state.run_records.RunRecords`)."""
 
     def create(self, record: RunRecord) -> RunRecord: ...
     def get(self, run_id: str) -> RunRecord: ...

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import re
 
-from bot.events import MergeGroupEvent
+from bot.core import plan as plan_module
+from bot.core.events import MergeGroupEvent
+from bot.core.report.replies import render_reply
+from bot.core.routing import Router
 from bot.handlers import run_requests
 from bot.handlers.context import Context
 from bot.handlers.run_requests import RunRequest
-from bot.routing import Router
-from workers import plan as plan_module
-from workers import report
 
 router = Router()
 
@@ -33,7 +33,7 @@ def on_checks_requested(event: MergeGroupEvent, ctx: Context) -> None:
             run_requests.DEFAULT_CHECK_NAME,
             "failure",
             "The golden-path plan cannot be used",
-            report.render_reply("plan_error", problems=[str(p) for p in plan.problems]),
+            render_reply("plan_error", problems=[str(p) for p in plan.problems]),
         )
         return
     if plan is not None and plan.merge_queue is plan_module.MergeQueue.RUN:
@@ -74,7 +74,7 @@ def _reuse(event: MergeGroupEvent, ctx: Context, check_name: str) -> None:
         if conclusion == "success"
         else "The golden path has not passed for every pull request in this group"
     )
-    summary = report.render_reply(
+    summary = render_reply(
         "merge_group",
         passed=passed,
         missing=missing,

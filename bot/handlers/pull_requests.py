@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import logging
 
-from bot.events import PullRequestEvent
+from bot.core import plan as plan_module
+from bot.core.events import PullRequestEvent
+from bot.core.report.replies import render_reply
+from bot.core.routing import Router
 from bot.handlers import run_requests
 from bot.handlers.context import Context
 from bot.handlers.run_requests import RunRequest
-from bot.routing import Router
-from workers import plan as plan_module
-from workers import report
 
 log = logging.getLogger(__name__)
 router = Router()
@@ -71,7 +71,7 @@ def _placeholder(ctx: Context, event: PullRequestEvent, check_name: str) -> None
     """
     if ctx.github.list_check_runs(event.head_sha, check_name):
         return
-    output = report.render_reply("placeholder", number=event.number, is_fork=event.is_fork)
+    output = render_reply("placeholder", number=event.number, is_fork=event.is_fork)
     ctx.github.create_check_run(
         name=check_name,
         head_sha=event.head_sha,

@@ -12,12 +12,17 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from bot import permissions
+from bot.core import permissions
+from bot.core import plan as plan_module
+from bot.core.report.check_output import (
+    render_check_output,
+    render_ended_early,
+    render_queued_output,
+)
+from bot.core.report.replies import render_reply
+from bot.core.results import Conclusion, RunReport
+from bot.core.run_model import RunRecord, RunState
 from bot.handlers.context import Context
-from bot.run_model import RunRecord, RunState
-from workers import plan as plan_module
-from workers import report
-from workers.results import Conclusion, RunReport
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +75,7 @@ def request_run(ctx: Context, req: RunRequest) -> Answer:
         if not permissions.may_run(permission):
             return Answer(
                 "confused",
-                report.render_reply("refused", user=req.user, permission=permission, command="run"),
+                render_reply("refused", user=req.user, permission=permission, command="run"),
             )
     memo_key = f"run:{req.trigger}:{_target(req)}:{' '.join(req.phases)}"
     earlier = ctx.memo.get(memo_key, {})
@@ -80,7 +85,7 @@ def request_run(ctx: Context, req: RunRequest) -> Answer:
     if req.pr_number is not None:
         pull = ctx.github.get_pull(req.pr_number)
         if pull.state != "open":
-            return Answer("confused", report.render_reply("closed", number=req.pr_number))
+            return Answer("confused", render_reply("closed", number=req.pr_number))
         head_sha = pull.head_sha
         if earlier.get("head_sha") and earlier["head_sha"] != head_sha:
             # Accepted for a commit that is no longer the head: never run the newer one instead.
@@ -93,16 +98,14 @@ def request_run(ctx: Context, req: RunRequest) -> Answer:
     plan = read_plan(ctx, head_sha)
     if isinstance(plan, plan_module.PlanError):
         _fail_on_plan(ctx, req, head_sha, plan)
-        return Answer(
-            "eyes", report.render_reply("plan_error", problems=[str(p) for p in plan.problems])
-        )
+        return Answer("eyes", render_reply("plan_error", problems=[str(p) for p in plan.problems]))
     try:
         if plan is not None:
             plan.select(req.phases)
     except plan_module.UnknownPhases as unknown:
         return Answer(
             "confused",
-            report.render_reply(
+            render_reply(
                 "unknown_phases", unknown=list(unknown.unknown), known=list(unknown.known)
             ),
         )
@@ -117,9 +120,7 @@ def request_run(ctx: Context, req: RunRequest) -> Answer:
             if existing.head_sha == head_sha:
                 return Answer(
                     accepted,
-                    report.render_reply(
-                        "already_running", record=existing, link=link_to(ctx, existing)
-                    ),
+                    render_reply("already_running", record=existing, link=link_to(ctx, existing)),
                 )
             cancel_run(ctx, existing, f"Superseded by {head_sha[:7]}.")
         record = _queue(ctx, req, plan, head_sha, memo=ctx.memo.setdefault(memo_key, {}))
@@ -154,7 +155,7 @@ def _queue(
         environment=plan.environment if plan is not None else None,
     )
     record.details_url = ctx.details_url(record.run_id)
-    output = report.render_queued_output(waiting_for=None, position=None)
+    output = render_queued_output(waiting_for=None, position=None)
     fields = dict(
         name=check_name,
         head_sha=head_sha,
@@ -199,7 +200,7 @@ def _fail_on_plan(
         pr_number=req.pr_number,
         requested_by=req.user,
     )
-    output = report.render_check_output(result)
+    output = render_check_output(result)
     ctx.github.create_check_run(
         name=DEFAULT_CHECK_NAME,
         head_sha=head_sha,
@@ -225,7 +226,7 @@ def cancel_run(ctx: Context, record: RunRecord, reason: str) -> RunRecord | None
 def conclude_check(ctx: Context, record: RunRecord, conclusion: Conclusion, reason: str) -> None:
     if record.check_run_id is None:
         return
-    output = report.render_ended_early(record, conclusion, reason)
+    output = render_ended_early(record, conclusion, reason)
     ctx.github.update_check_run(
         record.check_run_id,
         status="completed",

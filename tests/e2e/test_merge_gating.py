@@ -21,8 +21,8 @@ from typing import Any
 import pytest
 import redis
 
-from bot.run_model import RunRecord
-from bot.run_records import RunRecords
+from bot.core.run_model import RunRecord
+from bot.state.run_records import RunRecords
 from sandbox import webhooks
 from sandbox.stack import Stack, commit_all, wait_until
 from tests.e2e.conftest import (

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from bot.run_records import RunRecords
+from bot.state.run_records import RunRecords
 from sandbox.stack import Stack, wait_until
 
 RECORDING_SUITE = """

@@ -1,4 +1,4 @@
-"""`workers.checkout.checkout` against real git: exactly the commit asked for, clean errors, and
+"""`workers.job.checkout.checkout` against real git: exactly the commit asked for, clean errors, and
 an installation token that never lands on disk, on a command line or in a message."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from workers import checkout as checkout_module
-from workers.checkout import CheckoutError, checkout
+from workers.job import checkout as checkout_module
+from workers.job.checkout import CheckoutError, checkout
 
 TOKEN = "ghs_" + "S3cr3tInstallationToken0123456789ab"
 IDENTITY = {

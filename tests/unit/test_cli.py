@@ -115,7 +115,7 @@ def test_run_with_explicit_plan_file(
 def test_run_out_writes_the_markdown_the_bot_would_post(
     checkout: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    pytest.importorskip("workers.report")
+    pytest.importorskip("bot.core.report")
     out_dir = checkout / "out"
     code, _ = run_cli(capsys, "run", "--dir", str(checkout), "--out", str(out_dir))
     assert code == 1

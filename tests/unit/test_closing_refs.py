@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.closing_refs import closing_refs
+from bot.core.closing_refs import closing_refs
 
 REPO = "Acme/Shop"
 

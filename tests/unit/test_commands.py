@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.commands import Cancel, Command, Help, Run, Status, parse
+from bot.core.commands import Cancel, Command, Help, Run, Status, parse
 
 CASES: list[tuple[str, str, list[Command]]] = [
     # name, comment body, commands

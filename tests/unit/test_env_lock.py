@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 import redis
 
-from bot import env_lock
-from bot.env_lock import EnvironmentLock
+from bot.state import env_lock
+from bot.state.env_lock import EnvironmentLock
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -245,7 +245,7 @@ _CHILD = textwrap.dedent(
     """
     import json, random, sys, time
     import redis
-    from bot.env_lock import EnvironmentLock
+    from bot.state.env_lock import EnvironmentLock
 
     url, repo, me, go_key, out_key = sys.argv[1:6]
     client = redis.Redis.from_url(url)

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from bot.events import (
+from bot.core.events import (
     EVENT_TYPES,
     ROUTED_ACTIONS,
     CheckRunEvent,
@@ -20,7 +20,7 @@ from bot.events import (
     event_from_dict,
     from_delivery,
 )
-from bot.webhook import Delivery, MalformedDelivery
+from bot.core.webhook import Delivery, MalformedDelivery
 from tests.factories import comment_event
 
 ROOT = Path(__file__).resolve().parents[2]

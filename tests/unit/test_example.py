@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from workers import plan as plan_mod
-from workers import runner
-from workers.results import Conclusion, PhaseStatus, RunReport
+from bot.core import plan as plan_mod
+from bot.core.results import Conclusion, PhaseStatus, RunReport
+from workers.engine import executor
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "staging-demo"
 PHASES = {"auth": 120000, "agent": 150000, "websocket": 90000, "journeys": 140000}
@@ -31,11 +31,11 @@ def copy_into_git_repo(dest: Path) -> Path:
 
 def run_example(root: Path, worker_env: dict[str, str]) -> RunReport:
     plan = plan_mod.parse((root / plan_mod.PLAN_PATH).read_text())
-    return runner.execute(
+    return executor.execute(
         root,
         plan,
         plan.phase_ids,
-        env=runner.build_env(plan, worker_env),
+        env=executor.build_env(plan, worker_env),
         artifacts=root.parent / f"{root.name}-artifacts",
         deadline=time.monotonic() + 60,
     )

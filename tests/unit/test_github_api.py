@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from github.GithubRetry import GithubRetry
 
-from bot.github_api import (
+from bot.github.client import (
     GitHubApp,
     GitHubError,
     GitHubNotFound,

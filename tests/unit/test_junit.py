@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from workers import junit
-from workers.results import Outcome
+from bot.core.results import Outcome
+from workers.engine import junit
 
 # Recorded from `pytest --junitxml out.xml -o junit_family=xunit1` (trimmed), source lines:
 # 3 `def test_ok`, 6 `def test_fail`, 8 the failing assert, 10 `def test_err(bad_fixture)`.

@@ -10,7 +10,7 @@ import textwrap
 import time
 from pathlib import Path
 
-from workers import pytest_process
+from workers.engine import processes
 
 SLEEPER = "import os, sys, time; open(sys.argv[1], 'w').write(str(os.getpid())); time.sleep(60)"
 
@@ -44,8 +44,8 @@ def test_killing_the_worker_kills_the_test_process(tmp_path: Path) -> None:
                 f"""
                 import sys
                 from pathlib import Path
-                from workers import pytest_process
-                pytest_process.run(
+                from workers.engine import processes
+                processes.supervise(
                     [sys.executable, "-c", {SLEEPER!r}, {str(pid_file)!r}],
                     cwd=Path({str(tmp_path)!r}),
                     env={{"PATH": "/usr/bin:/bin"}},
@@ -70,8 +70,8 @@ def test_killing_the_worker_kills_the_test_process(tmp_path: Path) -> None:
 
 
 def test_exit_codes_and_signals_pass_through_the_guard(tmp_path: Path) -> None:
-    def outcome(code: str) -> pytest_process.ProcessOutcome:
-        return pytest_process.run(
+    def outcome(code: str) -> processes.ProcessOutcome:
+        return processes.supervise(
             [sys.executable, "-c", code],
             cwd=tmp_path,
             env={"PATH": "/usr/bin:/bin"},

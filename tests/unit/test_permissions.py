@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.commands import Cancel, Help, Run, Status
-from bot.permissions import Action, action_of, allowed, may, may_cancel, may_run
+from bot.core.commands import Cancel, Help, Run, Status
+from bot.core.permissions import Action, action_of, allowed, may, may_cancel, may_run
 
 WRITERS = ["admin", "maintain", "write", "ADMIN", " write "]
 OTHERS = ["triage", "read", "none", "", None, "writer", "owner"]

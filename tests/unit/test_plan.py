@@ -6,8 +6,8 @@ import textwrap
 
 import pytest
 
-from workers import plan
-from workers.plan import FiveWhys, MergeQueue, PlanError, UnknownPhases
+from bot.core import plan
+from bot.core.plan import FiveWhys, MergeQueue, PlanError, UnknownPhases
 
 MINIMAL = "phases: [{id: auth, suites: [tests/test_auth.py]}]\n"
 

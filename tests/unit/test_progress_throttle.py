@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from workers.run_job import _Throttled
+from workers.job.run_job import _Throttled
 
 
 def test_first_value_goes_at_once_then_only_the_latest_after_the_interval() -> None:

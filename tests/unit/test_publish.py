@@ -7,12 +7,13 @@ from typing import Any
 
 import pytest
 
-from bot.github_api import GitHubError, IssueRef
-from bot.scrub import Scrubber
+from bot.core.plan import Plan
+from bot.core.report.facts import PR_COMMENT_MARKER, failure_patterns, five_whys_marker
+from bot.core.results import Conclusion
+from bot.core.scrub import Scrubber
+from bot.github.client import GitHubError, IssueRef
 from tests.unit.test_report import _many_failures, fixture_report
-from workers import publish, report
-from workers.plan import Plan
-from workers.results import Conclusion
+from workers import publish
 
 SECRET = "hunter2-staging-key"
 
@@ -136,20 +137,20 @@ def test_five_whys_issue_per_pattern_then_comment_on_recurrence() -> None:
     assert all(c["title"].startswith("Five whys: ") for c in created)
     assert all(c["labels"] == ["five-whys"] for c in created)
     assert client.named("ensure_label")[0]["name"] == "five-whys"
-    patterns = report.failure_patterns(fixture_report())
+    patterns = failure_patterns(fixture_report())
     assert set(result.five_whys) == {p.key for p in patterns}
     for p, c in zip(patterns, created, strict=True):
-        assert c["body"].startswith(report.five_whys_marker(p.key))
+        assert c["body"].startswith(five_whys_marker(p.key))
 
     # the same failure again: a comment on the open issue, no new issue
-    marker = report.five_whys_marker(patterns[0].key)
+    marker = five_whys_marker(patterns[0].key)
     again = Recorder({marker: IssueRef(7, "https://github.example/issues/7")})
     result = _publish(again)
     assert len(again.named("create_issue")) == 1
     (comment,) = again.named("comment")
     assert comment["number"] == 7 and "happened again" in comment["body"]
     assert result.five_whys[patterns[0].key] == "https://github.example/issues/7"
-    pr_comment = again.comments[(42, report.PR_COMMENT_MARKER)]
+    pr_comment = again.comments[(42, PR_COMMENT_MARKER)]
     assert "https://github.example/issues/7" in pr_comment
 
 
@@ -169,7 +170,7 @@ def test_five_whys_comment_mode_and_off() -> None:
 def test_sticky_pr_comment_and_linked_issues() -> None:
     client = Recorder()
     result = _publish(client)
-    assert (42, report.PR_COMMENT_MARKER) in client.comments
+    assert (42, PR_COMMENT_MARKER) in client.comments
     assert result.linked_issues == [5, 6]
     assert (5, "<!-- golden-path:linked-issue pr=42 -->") in client.comments
     assert client.labels == {5: {"golden-path:failing"}, 6: {"golden-path:failing"}}
@@ -188,7 +189,7 @@ def test_a_failing_step_does_not_stop_the_others() -> None:
     client.fail = {"create_issue"}
     result = _publish(client)
     assert len(result.errors) == 2
-    assert (42, report.PR_COMMENT_MARKER) in client.comments
+    assert (42, PR_COMMENT_MARKER) in client.comments
     assert result.linked_issues == [5, 6]
 
 

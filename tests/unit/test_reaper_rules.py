@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from bot.run_records import RunRecord, RunState
+from bot.core.results import Conclusion
+from bot.state.run_records import RunRecord, RunState
 from workers.reaper import ReapLimits, verdict_for
-from workers.results import Conclusion
 
 NOW = 1_700_000_000.0
 LIMITS = ReapLimits(

@@ -11,8 +11,25 @@ from pathlib import Path
 import pytest
 from markdown_it import MarkdownIt
 
-from workers import report as r
-from workers.results import (
+from bot.core.report.check_output import render_check_output, render_queued_output
+from bot.core.report.facts import failure_patterns
+from bot.core.report.five_whys import render_five_whys_issue, render_five_whys_recurrence
+from bot.core.report.linked_issue import render_linked_issue
+from bot.core.report.markdown import (
+    MAX_ANNOTATION_BYTES,
+    MAX_ANNOTATIONS,
+    MAX_BODY_CHARS,
+    MAX_ISSUE_TITLE_CHARS,
+    MAX_OUTPUT_CHARS,
+    MAX_TITLE_CHARS,
+    code,
+    fence,
+    md,
+    url,
+)
+from bot.core.report.pr_comment import render_pr_comment
+from bot.core.report.replies import REPLY_KINDS, render_reply
+from bot.core.results import (
     Conclusion,
     Outcome,
     PhaseStatus,
@@ -93,7 +110,7 @@ def check_golden(name: str, actual: str) -> None:
 
 
 def test_golden_check_output() -> None:
-    out = r.render_check_output(fixture_report())
+    out = render_check_output(fixture_report())
     check_golden("check_title.txt", out.title + "\n")
     check_golden("check_summary.md", out.summary)
     check_golden("check_text.md", out.text)
@@ -102,15 +119,15 @@ def test_golden_check_output() -> None:
 
 def test_golden_comments_and_issues() -> None:
     report = fixture_report()
-    patterns = r.failure_patterns(report)
+    patterns = failure_patterns(report)
     assert len(patterns) == 2
     links = {patterns[0].key: "https://github.com/acme/shop/issues/7"}
-    check_golden("pr_comment.md", r.render_pr_comment(report, links))
-    check_golden("linked_issue.md", r.render_linked_issue(report))
+    check_golden("pr_comment.md", render_pr_comment(report, links))
+    check_golden("linked_issue.md", render_linked_issue(report))
     for i, pattern in enumerate(patterns):
-        title, body = r.render_five_whys_issue(pattern, report)
+        title, body = render_five_whys_issue(pattern, report)
         check_golden(f"five_whys_{i}.md", f"{title}\n\n{body}")
-    check_golden("five_whys_recurrence.md", r.render_five_whys_recurrence(patterns[0], report))
+    check_golden("five_whys_recurrence.md", render_five_whys_recurrence(patterns[0], report))
 
 
 def test_golden_progress_queued_and_plan_error() -> None:
@@ -118,9 +135,9 @@ def test_golden_progress_queued_and_plan_error() -> None:
     running = dataclasses.replace(report.phases[1], status=PhaseStatus.RUNNING, tests=())
     pending = dataclasses.replace(report.phases[2], status=PhaseStatus.PENDING)
     progress = dataclasses.replace(report, phases=(report.phases[0], running, pending))
-    out = r.render_check_output(progress)
+    out = render_check_output(progress)
     check_golden("progress.md", f"{out.title}\n\n{out.summary}")
-    queued = r.render_queued_output("`staging` (in use by the run for acme/shop#3 at abc1234)", 2)
+    queued = render_queued_output("`staging` (in use by the run for acme/shop#3 at abc1234)", 2)
     check_golden("queued.md", f"{queued.title}\n\n{queued.summary}")
     plan_error = RunReport(
         "Golden Path P0",
@@ -133,7 +150,7 @@ def test_golden_progress_queued_and_plan_error() -> None:
         ),
         head_sha="0123456789abcdef",
     )
-    out = r.render_check_output(plan_error)
+    out = render_check_output(plan_error)
     check_golden("plan_error.md", f"{out.title}\n\n{out.summary}")
 
 
@@ -165,14 +182,14 @@ REPLIES = {
 
 
 def test_golden_replies() -> None:
-    assert set(REPLIES) == set(r.REPLY_KINDS)
-    rendered = [f"## {kind}\n\n{r.render_reply(kind, **ctx)}" for kind, ctx in REPLIES.items()]
+    assert set(REPLIES) == set(REPLY_KINDS)
+    rendered = [f"## {kind}\n\n{render_reply(kind, **ctx)}" for kind, ctx in REPLIES.items()]
     check_golden("replies.md", "\n".join(rendered))
 
 
 def test_unknown_reply_kind_is_an_error() -> None:
     with pytest.raises(ValueError):
-        r.render_reply("nonsense")
+        render_reply("nonsense")
 
 
 # --- decisions ------------------------------------------------------------------------------------
@@ -205,24 +222,24 @@ def test_titles(
 ) -> None:
     phases = tuple(_finished(PhaseStatus(s), pid=f"p{i}") for i, s in enumerate(statuses))
     report = RunReport("Golden Path P0", phases, conclusion, problem=problem)
-    assert r.render_check_output(report).title == title
+    assert render_check_output(report).title == title
 
 
 def test_recommendation_words() -> None:
     ok = RunReport("c", (_finished(PhaseStatus.PASSED),), Conclusion.SUCCESS)
     bad = RunReport("c", (_finished(PhaseStatus.FAILED),), Conclusion.FAILURE)
     cancelled = RunReport("c", (_finished(PhaseStatus.NOT_RUN),), Conclusion.CANCELLED)
-    assert "Safe to deploy" in r.render_check_output(ok).summary
-    assert "HOLD production deployment" not in r.render_check_output(ok).summary
-    assert "HOLD production deployment" in r.render_check_output(bad).summary
-    assert "HOLD production deployment" in r.render_check_output(cancelled).summary
-    assert "Safe to deploy" not in r.render_check_output(cancelled).summary
+    assert "Safe to deploy" in render_check_output(ok).summary
+    assert "HOLD production deployment" not in render_check_output(ok).summary
+    assert "HOLD production deployment" in render_check_output(bad).summary
+    assert "HOLD production deployment" in render_check_output(cancelled).summary
+    assert "Safe to deploy" not in render_check_output(cancelled).summary
 
 
 def test_setup_failure_is_shown() -> None:
     step = StepResult("Deploy to staging", False, 3.0, 2, "deploy: cannot reach host\n", "exit 2")
     report = RunReport("c", (), Conclusion.FAILURE, setup=(step,), problem="Setup failed.")
-    out = r.render_check_output(report)
+    out = render_check_output(report)
     assert "Deploy to staging" in out.summary and "exit code 2" in out.summary
     assert "deploy: cannot reach host" in out.text
 
@@ -251,26 +268,26 @@ def _many_failures(n: int, message_size: int = 300) -> RunReport:
 
 def test_five_thousand_failures_fit_githubs_limits() -> None:
     report = _many_failures(5000)
-    out = r.render_check_output(report)
-    assert len(out.summary) <= r.MAX_OUTPUT_CHARS
-    assert len(out.text) <= r.MAX_OUTPUT_CHARS
-    assert len(out.title) <= r.MAX_TITLE_CHARS
+    out = render_check_output(report)
+    assert len(out.summary) <= MAX_OUTPUT_CHARS
+    assert len(out.text) <= MAX_OUTPUT_CHARS
+    assert len(out.title) <= MAX_TITLE_CHARS
     assert re.search(r"… and \d+ more failed tests", out.text)
     assert out.text.count("<details>") == out.text.count("</details>")
-    assert len(out.annotations) == r.MAX_ANNOTATIONS
+    assert len(out.annotations) == MAX_ANNOTATIONS
     keys = [(a["path"], a["start_line"], a["title"]) for a in out.annotations]
     assert keys == sorted(keys)
-    assert len(r.render_pr_comment(report, {})) <= r.MAX_BODY_CHARS
+    assert len(render_pr_comment(report, {})) <= MAX_BODY_CHARS
 
 
 def test_annotation_fields_are_cut_cleanly() -> None:
     huge = "é" * 70_000  # two bytes each: well over 64 KiB
     test = TestResult("t.py::" + "n" * 400, Outcome.FAILED, 0, "t.py", 3, huge, "line\n" * 30_000)
     phase = PhaseVerdict("p", "P", 1, PhaseStatus.FAILED, failed=1, tests=(test,))
-    (note,) = r.render_check_output(RunReport("c", (phase,), Conclusion.FAILURE)).annotations
-    assert len(note["message"].encode()) <= r.MAX_ANNOTATION_BYTES
-    assert len(note["raw_details"].encode()) <= r.MAX_ANNOTATION_BYTES
-    assert len(note["title"]) <= r.MAX_TITLE_CHARS
+    (note,) = render_check_output(RunReport("c", (phase,), Conclusion.FAILURE)).annotations
+    assert len(note["message"].encode()) <= MAX_ANNOTATION_BYTES
+    assert len(note["raw_details"].encode()) <= MAX_ANNOTATION_BYTES
+    assert len(note["title"]) <= MAX_TITLE_CHARS
     assert note["message"].startswith("éé") and "cut" in note["message"]
     assert note["raw_details"].endswith("line")
     assert (note["path"], note["start_line"], note["annotation_level"]) == ("t.py", 3, "failure")
@@ -278,11 +295,11 @@ def test_annotation_fields_are_cut_cleanly() -> None:
 
 def test_huge_single_failure_and_many_patterns_fit() -> None:
     report = _many_failures(300, message_size=60_000)
-    out = r.render_check_output(report)
-    assert len(out.summary) <= r.MAX_OUTPUT_CHARS and len(out.text) <= r.MAX_OUTPUT_CHARS
-    for pattern in r.failure_patterns(report)[:2]:
-        title, body = r.render_five_whys_issue(pattern, report)
-        assert len(body) <= r.MAX_BODY_CHARS and len(title) <= r.MAX_ISSUE_TITLE_CHARS
+    out = render_check_output(report)
+    assert len(out.summary) <= MAX_OUTPUT_CHARS and len(out.text) <= MAX_OUTPUT_CHARS
+    for pattern in failure_patterns(report)[:2]:
+        title, body = render_five_whys_issue(pattern, report)
+        assert len(body) <= MAX_BODY_CHARS and len(title) <= MAX_ISSUE_TITLE_CHARS
 
 
 # --- untrusted text -------------------------------------------------------------------------------
@@ -302,15 +319,15 @@ def _outside_code_text(markdown: str) -> list[str]:
 
 def _all_rendered() -> list[str]:
     report = fixture_report()
-    out = r.render_check_output(report)
-    pattern = r.failure_patterns(report)[1]
+    out = render_check_output(report)
+    pattern = failure_patterns(report)[1]
     return [
         out.summary,
         out.text,
-        r.render_pr_comment(report, {}),
-        r.render_linked_issue(report),
-        r.render_five_whys_issue(pattern, report)[1],
-        r.render_five_whys_recurrence(pattern, report),
+        render_pr_comment(report, {}),
+        render_linked_issue(report),
+        render_five_whys_issue(pattern, report)[1],
+        render_five_whys_recurrence(pattern, report),
     ]
 
 
@@ -334,7 +351,7 @@ def test_untrusted_text_mentions_no_one_and_injects_no_html(index: int) -> None:
 
 
 def test_details_and_fences_stay_balanced() -> None:
-    text = r.render_check_output(fixture_report()).text
+    text = render_check_output(fixture_report()).text
     tokens = _MD.parse(text)
     opened = sum(t.content.count("<details>") for t in tokens if t.type == "html_block")
     closed = sum(t.content.count("</details>") for t in tokens if t.type == "html_block")
@@ -347,7 +364,7 @@ def test_tables_keep_their_columns() -> None:
     report = fixture_report()
     evil_phase = dataclasses.replace(report.phases[0], name="a | b\nc <b>")
     report = dataclasses.replace(report, phases=(evil_phase, *report.phases[1:]))
-    summary = r.render_check_output(report).summary
+    summary = render_check_output(report).summary
     tokens = _MD.parse(summary)
     rows, cells = 0, 0
     for i, token in enumerate(tokens):
@@ -370,24 +387,24 @@ def test_tables_keep_their_columns() -> None:
     ],
 )
 def test_code_spans(value: str, expected: str) -> None:
-    assert r.code(value) == expected
+    assert code(value) == expected
 
 
 def test_code_span_in_a_table_escapes_pipes() -> None:
-    assert r.code("a|b", table=True) == "`a\\|b`"
+    assert code("a|b", table=True) == "`a\\|b`"
 
 
 def test_fence_is_longer_than_any_backtick_run() -> None:
-    block = r.fence("x\n`````\ny")
+    block = fence("x\n`````\ny")
     assert block.startswith("``````text\n") and block.endswith("\n``````")
 
 
 def test_md_neutralises() -> None:
-    out = r.md("@octocat <b>hi</b> *x* [l](javascript:x) #1 a|b")
+    out = md("@octocat <b>hi</b> *x* [l](javascript:x) #1 a|b")
     assert "@octocat" not in out and "<b>" not in out and "#1" not in out
     assert "\\*x\\*" in out and "\\[l\\]" in out and "a\\|b" in out
 
 
 def test_links_only_http() -> None:
-    assert r.url("javascript:alert(1)") == ""
-    assert r.url("https://x.example/a b(c)") == "https://x.example/a%20b%28c%29"
+    assert url("javascript:alert(1)") == ""
+    assert url("https://x.example/a b(c)") == "https://x.example/a%20b%28c%29"

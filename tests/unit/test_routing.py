@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from bot.events import Event, MergeGroupEvent, PullRequestEvent
-from bot.routing import Router
+from bot.core.events import Event, MergeGroupEvent, PullRequestEvent
+from bot.core.routing import Router
 from tests.factories import comment_event
 
 
@@ -151,8 +151,8 @@ def test_routes_lists_every_registered_pair_across_children() -> None:
     ("event", "action"),
     [
         ("issue_comments", "created"),  # typo in the event
-        ("push", None),  # an event bot.events never produces
-        ("issue_comment", "edited"),  # an action bot.events never produces
+        ("push", None),  # an event bot.core.events never produces
+        ("issue_comment", "edited"),  # an action bot.core.events never produces
         ("pull_request", "labeled"),
     ],
 )

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import redis
 
-from bot.run_records import RecordNotFound, RunRecord, RunRecords, RunState
+from bot.state.run_records import RecordNotFound, RunRecord, RunRecords, RunState
 
 
 @pytest.fixture

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from workers import plan as plan_mod
-from workers import pytest_process, runner
-from workers.results import Conclusion, PhaseStatus, RunReport
+from bot.core import plan as plan_mod
+from bot.core.results import Conclusion, PhaseStatus, RunReport
+from workers.engine import executor, processes
 
 SUITES = {
     "tests/test_pass.py": (
@@ -66,10 +66,10 @@ def make_plan(phases: str, head: str = "fail_fast: false\n") -> plan_mod.Plan:
 def execute(
     root: Path, plan: plan_mod.Plan, selected: tuple[str, ...] | None = None, **kw
 ) -> RunReport:
-    env = kw.pop("env", None) or runner.build_env(
+    env = kw.pop("env", None) or executor.build_env(
         plan, {"PATH": "/usr/bin:/bin", "HOME": str(root)}
     )
-    return runner.execute(
+    return executor.execute(
         root,
         plan,
         selected or plan.phase_ids,
@@ -303,7 +303,7 @@ def child_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         "phases: [{id: env, suites: [tests/test_env.py]}]\n"
     )
     worker_env = {"PATH": "/usr/bin:/bin", "HOME": str(root), "E2E_KEY": "e2e-secret", **SECRETS}
-    env = runner.build_env(plan, worker_env)
+    env = executor.build_env(plan, worker_env)
     report = execute(root, plan, env=env)
     assert report.conclusion is Conclusion.SUCCESS, report
     return json.loads(dump.read_text())
@@ -328,7 +328,7 @@ def test_build_env_refuses_secrets_even_if_named() -> None:
     sneaky = parsed.model_copy(
         update={"env": {"REDIS_URL": "redis://evil"}, "pass_env": ("GITHUB_PRIVATE_KEY", "E2E")}
     )
-    env = runner.build_env(sneaky, {**SECRETS, "PATH": "/bin", "E2E": "v", "OTHER": "x"})
+    env = executor.build_env(sneaky, {**SECRETS, "PATH": "/bin", "E2E": "v", "OTHER": "x"})
     assert env["E2E"] == "v"
     assert not set(env) & {*SECRETS, "OTHER"}
 
@@ -336,15 +336,15 @@ def test_build_env_refuses_secrets_even_if_named() -> None:
 def test_missing_pass_env_and_secret_values() -> None:
     parsed = plan_mod.parse("pass_env: [A, B, C]\nphases: [{id: a, suites: [x]}]\n")
     worker = {"A": "alpha", "C": "", "PATH": "/bin"}
-    assert runner.missing_pass_env(parsed, worker) == ["B"]
-    assert runner.secret_values(parsed, worker) == ["alpha"]
+    assert executor.missing_pass_env(parsed, worker) == ["B"]
+    assert executor.secret_values(parsed, worker) == ["alpha"]
 
 
 def test_process_output_is_bounded_keeping_head_and_tail(tmp_path: Path) -> None:
     script = (
         "import sys\nprint('FIRST')\nsys.stdout.write('x' * 3_000_000)\nprint()\nprint('LAST')\n"
     )
-    outcome = pytest_process.run(
+    outcome = processes.supervise(
         [sys.executable, "-c", script],
         cwd=tmp_path,
         env={"PATH": "/usr/bin:/bin"},
@@ -362,7 +362,7 @@ def test_process_output_is_bounded_keeping_head_and_tail(tmp_path: Path) -> None
 def test_process_group_is_killed_with_its_children(tmp_path: Path) -> None:
     pid_file = tmp_path / "child.pid"
     command = f"sleep 600 & echo $! > {pid_file}; wait"
-    outcome = pytest_process.run(
+    outcome = processes.supervise(
         command,
         cwd=tmp_path,
         env={"PATH": "/usr/bin:/bin"},

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.scrub import MASK, Scrubber
+from bot.core.scrub import MASK, Scrubber
 
 
 def test_replaces_every_occurrence_of_each_secret() -> None:

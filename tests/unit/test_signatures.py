@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from workers.results import Outcome, TestResult
-from workers.signatures import (
+from bot.core.results import Outcome, TestResult
+from bot.core.signatures import (
     SHORT_MAX,
     cluster,
     exception_type,

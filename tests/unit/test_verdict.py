@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from workers import verdict
-from workers.plan import Criteria, Phase
-from workers.results import Conclusion, Outcome, PhaseStatus, PhaseVerdict, TestResult
+from bot.core.plan import Criteria, Phase
+from bot.core.results import Conclusion, Outcome, PhaseStatus, PhaseVerdict, TestResult
+from workers.engine import verdict
 
 P, F, E, S = Outcome.PASSED, Outcome.FAILED, Outcome.ERROR, Outcome.SKIPPED
 

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from bot.webhook import (
+from bot.core.webhook import (
     MAX_BODY_BYTES,
     Delivery,
     MalformedDelivery,
@@ -23,7 +23,7 @@ BODY = json.dumps({"action": "created", "zen": "Keep it logically awesome."}).en
 
 
 def github_signature(body: bytes, secret: bytes = SECRET) -> str:
-    """Written out independently of bot.webhook, as GitHub documents it."""
+    """Written out independently of bot.core.webhook, as GitHub documents it."""
     return "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from bot.run_records import RunRecord
+from bot.state.run_records import RunRecord
 
 _ENV = Environment(
     loader=PackageLoader("templates", ""),

@@ -17,11 +17,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from bot.run_records import RecordNotFound, RunRecord, RunRecords
-from bot.scrub import Scrubber
-from workers import plan as plan_module
-from workers import publish, report, runner
-from workers.results import Conclusion, PhaseStatus, PhaseVerdict, RunReport
+from bot.core import plan as plan_module
+from bot.core.report.check_output import render_check_output, render_queued_output
+from bot.core.results import Conclusion, PhaseStatus, PhaseVerdict, RunReport
+from bot.core.scrub import Scrubber
+from bot.state.run_records import RecordNotFound, RunRecord, RunRecords
+from workers import publish
+from workers.engine import executor
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +42,7 @@ class Lock(Protocol):
 
 
 class RepoClient(Protocol):
-    """The slice of `bot.github_api.RepoClient` a run uses."""
+    """The slice of `bot.github.client.RepoClient` a run uses."""
 
     @property
     def token(self) -> str: ...
@@ -71,7 +73,7 @@ class _Stop(Exception):
         self.plan_problems = plan_problems
 
 
-def run(run_id: str, services: RunServices, *, worker: str, task_id: str | None) -> None:
+def perform_run(run_id: str, services: RunServices, *, worker: str, task_id: str | None) -> None:
     """Execute the run `run_id` if it is still queued; a no-op for a cancelled or repeated task."""
     try:
         record = services.records.start(run_id, worker=worker, task_id=task_id)
@@ -81,10 +83,10 @@ def run(run_id: str, services: RunServices, *, worker: str, task_id: str | None)
     if record is None:
         log.info("run %s is no longer queued; skipping", run_id)
         return
-    _Run(record, services).execute()
+    _Job(record, services).execute()
 
 
-class _Run:
+class _Job:
     def __init__(self, record: RunRecord, services: RunServices):
         self.record = record
         self.services = services
@@ -148,7 +150,7 @@ class _Run:
         plan = self._read_plan()
         self._adopt_check_name(plan.check_name)
         selected = self._select(plan)
-        self._secrets += runner.secret_values(plan, self.services.worker_env)
+        self._secrets += executor.secret_values(plan, self.services.worker_env)
         self.scrubber = Scrubber(self._secrets)
         self._wait_for_environment(plan)
         if self.record.pr_number is not None:
@@ -160,11 +162,11 @@ class _Run:
             environment=plan.environment,
             deadline_at=time.time() + plan.timeout_minutes * 60,
         )
-        result = runner.execute(
+        result = executor.execute(
             self.checkout_dir,
             plan,
             selected,
-            env=runner.build_env(plan, self.services.worker_env),
+            env=executor.build_env(plan, self.services.worker_env),
             artifacts=self.artifacts,
             on_progress=self._progress,
             should_stop=self._should_stop,
@@ -300,7 +302,7 @@ class _Run:
         if note == self._last_queue_note:
             return
         self._last_queue_note = note
-        output = report.render_queued_output(waiting_for=waiting_for, position=turn.ahead)
+        output = render_queued_output(waiting_for=waiting_for, position=turn.ahead)
         self._update_check(status="queued", output=output)
 
     # callbacks
@@ -345,7 +347,7 @@ class _Run:
             **self._report_fields(),
         )
         try:
-            output = report.render_check_output(result)
+            output = render_check_output(result)
             self._update_check(status="completed", conclusion=stop.conclusion.value, output=output)
         except Exception:
             log.exception("run %s: could not conclude its check run", self.record.run_id)

@@ -8,9 +8,8 @@ import redis
 from celery import Celery
 from kombu.exceptions import KombuError
 
-from bot.events import Event
-from workers.celery_app import EVENTS_QUEUE, HANDLE_EVENT_TASK
-from workers.celery_app import app as celery_app
+from bot.core.events import Event
+from bot.core.queues import EVENTS_QUEUE, HANDLE_EVENT_TASK
 
 # Publishing happens inside the webhook request: a dead or hung broker must fail in about two
 # seconds, not in Celery's default retry schedule. These apply to the publishing connection only;
@@ -60,11 +59,10 @@ class CeleryEventQueue:
         )
 
 
-def default_queue(broker_url: str | None = None) -> CeleryEventQueue:
-    """The production queue on `workers.celery_app.app` (its config is read lazily by Celery)."""
-    return CeleryEventQueue(celery_app, broker_url)
+def default_queue(broker_url: str) -> CeleryEventQueue:
+    """A send-only Celery app on `broker_url`: JSON messages by task name, no result backend.
 
-
-def enqueue_event(event: Event, queue: CeleryEventQueue | None = None) -> None:
-    """Module-level convenience: enqueue on `queue`, or on the default Celery app."""
-    (queue or default_queue()).enqueue(event)
+    It shares no code with `workers.celery_app`; the two agree through `bot.core.queues`."""
+    producer = Celery("golden_path_web", broker=broker_url, set_as_current=False)
+    producer.conf.update(task_serializer="json", accept_content=["json"], task_ignore_result=True)
+    return CeleryEventQueue(producer, broker_url)

@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from workers.results import TestResult
+from bot.core.results import TestResult
 
 SHORT_MAX = 70
 _MAX_INPUT = 10_000  # longer texts keep head and tail, as triage does

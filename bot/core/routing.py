@@ -2,7 +2,7 @@
 
 Shaped after gidgethub's `routing.Router`: each behaviour module owns a router, the entry point
 composes them with `Router(comments.router, pull_requests.router, ...)`. Differences: handlers are
-plain functions (they run in a Celery worker), keys are checked against what `bot.events` can
+plain functions (they run in a Celery worker), keys are checked against what `bot.core.events` can
 produce so a typo fails at import instead of never firing, and composition is live (a handler
 registered on a child after composing is still found).
 """
@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from bot.events import ROUTED_ACTIONS, Event
+from bot.core.events import ROUTED_ACTIONS, Event
 
 Handler = Callable[..., Any]
 H = TypeVar("H", bound=Handler)
@@ -64,9 +64,11 @@ class Router:
 
 
 def _check_route(event: str, action: str | None) -> None:
-    """A route `bot.events` can never produce is a typo: fail at import, not in silence."""
+    """A route `bot.core.events` can never produce is a typo: fail at import, not in silence."""
     actions = ROUTED_ACTIONS.get(event)
     if actions is None:
-        raise ValueError(f"bot.events never produces {event!r}; known: {sorted(ROUTED_ACTIONS)}")
+        raise ValueError(
+            f"bot.core.events never produces {event!r}; known: {sorted(ROUTED_ACTIONS)}"
+        )
     if action is not None and action not in actions:
-        raise ValueError(f"bot.events never produces {event!r} {action!r}: {sorted(actions)}")
+        raise ValueError(f"events never produces {event!r} {action!r}: {sorted(actions)}")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 
-from bot.commands import Cancel, Command, Help, Run, Status
+from bot.core.commands import Cancel, Command, Help, Run, Status
 
 # GitHub's permission levels that may run and cancel. The collaborator-permission API answers
 # `permission` (admin/write/read/none: maintain folds into write) and `role_name`

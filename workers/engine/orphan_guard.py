@@ -1,6 +1,6 @@
 """Run a command; if the worker that started it dies, take the command's process group down too.
 
-`workers.pytest_process` starts every setup step and pytest run as
+`workers.engine.processes` starts every setup step and pytest run as
 `python -I orphan_guard.py CMD...`, the leader of a new process group. The guard starts CMD in
 that group and waits. Should its parent (the Celery worker) disappear (SIGKILL, out of memory),
 the guard kills the whole group: otherwise the dead run's tests would keep hitting staging after

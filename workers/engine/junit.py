@@ -6,7 +6,7 @@ import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 
-from workers.results import Outcome, TestResult
+from bot.core.results import Outcome, TestResult
 
 MAX_MESSAGE_CHARS = 300
 MAX_TRACEBACK_LINES = 40

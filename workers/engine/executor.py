@@ -11,15 +11,15 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from workers import junit, pytest_process, verdict
-from workers.plan import RESERVED_ENV_NAMES, Phase, Plan, SetupStep
-from workers.results import (
+from bot.core.plan import RESERVED_ENV_NAMES, Phase, Plan, SetupStep
+from bot.core.results import (
     Conclusion,
     PhaseStatus,
     PhaseVerdict,
     RunReport,
     StepResult,
 )
+from workers.engine import junit, processes, verdict
 
 # The only variables a test process inherits from the worker (plus `env` and `pass_env`).
 BASE_ENV_NAMES = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR", "TZ", "VIRTUAL_ENV")
@@ -56,7 +56,7 @@ def secret_values(plan: Plan, worker_env: Mapping[str, str]) -> list[str]:
 
 
 @dataclasses.dataclass
-class _Run:
+class _Execution:
     """The mutable state of one run while it goes; `report()` freezes it."""
 
     checkout: Path
@@ -106,7 +106,7 @@ def execute(
     """Run setup, then the selected phases in plan order; return the finished report."""
     artifacts.mkdir(parents=True, exist_ok=True)
     python = plan.python or sys.executable
-    run = _Run(
+    run = _Execution(
         checkout=checkout,
         plan=plan,
         env={**env, PYTHON_VAR: python},
@@ -150,7 +150,7 @@ def _placeholder(phase: Phase, status: PhaseStatus, *reasons: str) -> PhaseVerdi
     )
 
 
-def _interrupted(run: _Run) -> bool:
+def _interrupted(run: _Execution) -> bool:
     """Checks the stop switch and the run deadline between steps; records why it stops."""
     if run.cancelled or run.timed_out:
         return True
@@ -164,7 +164,7 @@ def _interrupted(run: _Run) -> bool:
     return run.cancelled or run.timed_out
 
 
-def _limit(run: _Run, minutes: float) -> tuple[float, bool]:
+def _limit(run: _Execution, minutes: float) -> tuple[float, bool]:
     """The seconds a step may take, and whether the run deadline (not its own) is the limit."""
     own = minutes * 60
     left = run.remaining()
@@ -173,7 +173,7 @@ def _limit(run: _Run, minutes: float) -> tuple[float, bool]:
     return own, False
 
 
-def _run_setup(run: _Run) -> bool:
+def _run_setup(run: _Execution) -> bool:
     for index, step in enumerate(run.plan.setup, start=1):
         if _interrupted(run):
             return False
@@ -187,9 +187,9 @@ def _run_setup(run: _Run) -> bool:
     return True
 
 
-def _setup_step(run: _Run, index: int, step: SetupStep) -> StepResult:
+def _setup_step(run: _Execution, index: int, step: SetupStep) -> StepResult:
     seconds, deadline_bound = _limit(run, step.timeout_minutes)
-    outcome = pytest_process.run(
+    outcome = processes.supervise(
         step.run,
         cwd=run.checkout,
         env=run.env,
@@ -226,7 +226,7 @@ def _last_line(output: str) -> str:
     return f": {lines[-1][:200]}" if lines else ""
 
 
-def _run_phases(run: _Run, phases: list[Phase], python: str) -> None:
+def _run_phases(run: _Execution, phases: list[Phase], python: str) -> None:
     for phase in phases:
         if _interrupted(run):
             return
@@ -240,11 +240,11 @@ def _run_phases(run: _Run, phases: list[Phase], python: str) -> None:
             return
 
 
-def _run_phase(run: _Run, phase: Phase, python: str) -> PhaseVerdict:
+def _run_phase(run: _Execution, phase: Phase, python: str) -> PhaseVerdict:
     junit_path = run.artifacts / f"junit-{phase.id}.xml"
     junit_path.unlink(missing_ok=True)
     seconds, deadline_bound = _limit(run, phase.timeout_minutes)
-    outcome = pytest_process.run(
+    outcome = processes.supervise(
         pytest_argv(python, phase, junit_path),
         cwd=run.checkout,
         env=run.env,
@@ -304,13 +304,13 @@ def _read_junit(path: Path) -> tuple[junit.JunitSummary, str | None]:
         return junit.JunitSummary(()), str(exc)
 
 
-def _mark_rest(run: _Run, reason: str) -> None:
+def _mark_rest(run: _Execution, reason: str) -> None:
     for phase in run.plan.phases:
         if run.verdicts[phase.id].status is PhaseStatus.PENDING:
             run.verdicts[phase.id] = _placeholder(phase, PhaseStatus.NOT_RUN, reason)
 
 
-def _leave_pending_as_not_run(run: _Run) -> None:
+def _leave_pending_as_not_run(run: _Execution) -> None:
     if run.cancelled:
         _mark_rest(run, "not run: the run was cancelled")
     elif run.timed_out:

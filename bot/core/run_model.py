@@ -1,6 +1,6 @@
 """What the bot remembers of a run: a plain value, shared by handlers, workers and the web page.
 
-Core: no I/O. `bot.run_records` stores these in Redis.
+Core: no I/O. `bot.state.run_records` stores these in Redis.
 """
 
 from __future__ import annotations

@@ -38,7 +38,7 @@ class ProcessOutcome:
         return self.exit_code == 0 and not (self.timed_out or self.stopped_reason)
 
 
-def run(
+def supervise(
     command: Sequence[str] | str,
     *,
     cwd: Path,

@@ -14,7 +14,7 @@ from typing import Any
 
 import redis
 
-from bot.run_model import RUN_ID, RunRecord, RunState
+from bot.core.run_model import RUN_ID, RunRecord, RunState
 
 __all__ = ["RUN_ID", "RecordNotFound", "RunRecord", "RunRecords", "RunState"]
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 
-from workers.plan import Phase
-from workers.results import Conclusion, Outcome, PhaseStatus, PhaseVerdict, TestResult
+from bot.core.plan import Phase
+from bot.core.results import Conclusion, Outcome, PhaseStatus, PhaseVerdict, TestResult
 
 # pytest's exit codes (`pytest.ExitCode`) that say the session itself did not finish normally.
 _EXIT_MEANINGS = {

@@ -14,8 +14,8 @@ from typing import Any, ClassVar, TypeAlias
 
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
-from bot.commands import PREFIX as COMMAND_PREFIX
-from bot.webhook import Delivery, MalformedDelivery
+from bot.core.commands import PREFIX as COMMAND_PREFIX
+from bot.core.webhook import Delivery, MalformedDelivery
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,58 @@
+"""The five-whys issue (or PR comment) for one failure pattern, and its recurrence comment."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from bot.core.report.facts import five_whys_marker, money, run_facts
+from bot.core.report.markdown import (
+    EXCERPT_CHARS,
+    MAX_BODY_CHARS,
+    MAX_ISSUE_TITLE_CHARS,
+    MAX_LISTED,
+    TRACEBACK_CHARS,
+    cut_chars,
+    defuse,
+    oneline,
+)
+from bot.core.report.templating import fit, render_template
+from bot.core.results import RunReport
+from bot.core.signatures import FailurePattern
+
+
+def _evidence(pattern: FailurePattern, report: RunReport, template: str) -> Callable[[int], str]:
+    """Render `template` about `pattern`, listing the first k failing tests."""
+    phases = [p for p in report.phases if p.phase_id in pattern.phase_ids]
+    context = {
+        "marker": five_whys_marker(pattern.key),
+        "facts": run_facts(report),
+        "pattern": pattern,
+        "phases": [
+            {"id": p.phase_id, "name": p.name or p.phase_id, "mrr": money(p.mrr_at_risk)}
+            for p in phases
+        ],
+        "mrr": money(sum(p.mrr_at_risk for p in phases)),
+        "phase_ids": " ".join(pattern.phase_ids),
+        "message": cut_chars(pattern.example_message.strip() or "(no message)", EXCERPT_CHARS),
+        "traceback": cut_chars(pattern.example_traceback.strip(), TRACEBACK_CHARS, keep="tail"),
+    }
+
+    def render(k: int) -> str:
+        return render_template(
+            template, tests=pattern.tests[:k], tests_omitted=len(pattern.tests) - k, **context
+        )
+
+    return render
+
+
+def render_five_whys_issue(pattern: FailurePattern, report: RunReport) -> tuple[str, str]:
+    """Title and body of the issue (or PR comment) that investigates one failure pattern."""
+    issue_title = defuse(oneline(f"Five whys: {pattern.short}", MAX_ISSUE_TITLE_CHARS))
+    render = _evidence(pattern, report, "five_whys.md.j2")
+    return issue_title, fit(render, min(len(pattern.tests), MAX_LISTED), MAX_BODY_CHARS)
+
+
+def render_five_whys_recurrence(pattern: FailurePattern, report: RunReport) -> str:
+    """A comment on the open five-whys issue: the pattern failed again."""
+    render = _evidence(pattern, report, "five_whys_recurrence.md.j2")
+    return fit(render, min(len(pattern.tests), MAX_LISTED), MAX_BODY_CHARS)
