@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from typing import Any, Protocol
 
 from fastapi import Depends, FastAPI, Request
@@ -38,6 +39,7 @@ from bot.settings import Settings, get_settings
 from bot.state.deliveries import DeliveryStore, StoreUnavailable, redis_client
 from bot.state.event_queue import QueueUnavailable, default_queue
 from bot.state.run_records import RUN_ID, RecordNotFound, RunRecords
+from bot.telemetry import logs, trace
 from bot.web import run_page
 
 log = logging.getLogger("golden_path.web")
@@ -110,8 +112,19 @@ def create_app(
     queue: EventQueue | None = None,
 ) -> FastAPI:
     """The web app; whatever is not passed is built from settings on the first request."""
-    app = FastAPI(title="Golden Path bot", docs_url=None, redoc_url=None, openapi_url=None)
-    app.state.wiring = _Wiring(settings, store, queue)
+    wiring = _Wiring(settings, store, queue)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        """Logging is set up when the server starts, not at import (settings come first)."""
+        configured = wiring.settings()
+        logs.configure(configured.log_format, configured.log_level, configured.secret_values())
+        yield
+
+    app = FastAPI(
+        title="Golden Path bot", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan
+    )
+    app.state.wiring = wiring
     app.add_api_route("/webhook", receive_webhook, methods=["POST"])
     app.add_api_route("/healthz", healthz, methods=["GET"])
     app.add_api_route("/runs/{run_id}", run_details, methods=["GET"])
@@ -143,6 +156,7 @@ async def _accept(
 ) -> JSONResponse:
     ids = {"x-github-delivery": delivery.id, "x-github-event": delivery.event}
     action = delivery.payload.get("action")
+    _bind_trace(delivery)
     try:
         if not await run_in_threadpool(store.first_time, delivery.id):
             return _answer(200, {"status": "duplicate"}, ids, action=action)
@@ -203,6 +217,20 @@ def _classify(
 ) -> tuple[Delivery, Event | None]:
     delivery = parse_delivery(headers, body, secret)
     return delivery, events.from_delivery(delivery)
+
+
+def _bind_trace(delivery: Delivery) -> None:
+    """The delivery's ids for every log line of this request and, through the task's headers,
+    of the events and runs workers (`bot.telemetry.trace`)."""
+    repository = delivery.payload.get("repository")
+    installation = delivery.payload.get("installation")
+    trace.adopt(
+        {
+            "delivery_id": delivery.id,
+            "repo": repository.get("full_name") if isinstance(repository, dict) else None,
+            "installation_id": installation.get("id") if isinstance(installation, dict) else None,
+        }
+    )
 
 
 async def _release(store: Deliveries, delivery_id: str) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from platformdirs import user_cache_dir
 from pydantic import AliasChoices, Field, SecretStr, model_validator
@@ -44,9 +45,30 @@ class Settings(BaseSettings):
         default=90.0, gt=0, validation_alias="GOLDEN_PATH_STALE_AFTER_SECONDS"
     )
 
+    # Sign-in with GitHub (the App's OAuth client) and the dashboard's session cookie.
+    github_client_id: str | None = Field(default=None, validation_alias="GITHUB_CLIENT_ID")
+    github_client_secret: SecretStr | None = Field(
+        default=None, validation_alias="GITHUB_CLIENT_SECRET"
+    )
+    # OAuth's authorize and token endpoints live on the web host, not on the API host.
+    github_oauth_url: str = Field(default="https://github.com", validation_alias="GITHUB_OAUTH_URL")
+    session_secret: SecretStr | None = Field(
+        default=None, validation_alias="GOLDEN_PATH_SESSION_SECRET"
+    )
+    link_secret: SecretStr | None = Field(default=None, validation_alias="GOLDEN_PATH_LINK_SECRET")
+    metrics_token: SecretStr | None = Field(
+        default=None, validation_alias="GOLDEN_PATH_METRICS_TOKEN"
+    )
+    # Logs: `json` (one object per line), `console`, or `auto` (JSON unless on a terminal).
+    log_format: Literal["auto", "json", "console"] = Field(
+        default="auto", validation_alias="GOLDEN_PATH_LOG_FORMAT"
+    )
+    log_level: str = Field(default="INFO", validation_alias="GOLDEN_PATH_LOG_LEVEL")
+
     @model_validator(mode="after")
     def _strip_urls(self) -> Settings:
         self.github_api_url = self.github_api_url.rstrip("/")
+        self.github_oauth_url = self.github_oauth_url.rstrip("/")
         if self.public_url:
             self.public_url = self.public_url.rstrip("/")
         return self
@@ -66,9 +88,17 @@ class Settings(BaseSettings):
 
     def secret_values(self) -> list[str]:
         """Every secret this process holds, for the scrubber."""
-        values = []
-        if self.github_webhook_secret is not None:
-            values.append(self.github_webhook_secret.get_secret_value())
+        values = [
+            secret.get_secret_value()
+            for secret in (
+                self.github_webhook_secret,
+                self.github_client_secret,
+                self.session_secret,
+                self.link_secret,
+                self.metrics_token,
+            )
+            if secret is not None
+        ]
         pem = None
         try:
             pem = self.private_key_pem()

@@ -7,11 +7,14 @@ busy run slot can never delay an event (see `bin/worker`).
 
 from __future__ import annotations
 
-from celery import Celery
+from typing import Any
+
+from celery import Celery, signals
 from kombu import Queue
 
 from bot.core.queues import EVENTS_QUEUE, HANDLE_EVENT_TASK, REAP_TASK, RUN_TASK, RUNS_QUEUE
 from bot.settings import get_settings
+from bot.telemetry import logs, trace
 
 
 class _LazyConfig:
@@ -38,7 +41,6 @@ class _LazyConfig:
         "socket_connect_timeout": 2,
         "socket_timeout": 5,
     }
-    worker_hijack_root_logger = True
     imports = ("workers.tasks",)
 
     @property
@@ -56,3 +58,33 @@ class _LazyConfig:
 
 app = Celery("golden_path")
 app.config_from_object(_LazyConfig())
+
+
+@signals.setup_logging.connect
+def _setup_logging(**_: Any) -> None:
+    """Workers and beat log as the web does (JSON lines in production); connecting this signal
+    also stops Celery from installing its own root handler."""
+    settings = get_settings()
+    logs.configure(settings.log_format, settings.log_level, settings.secret_values())
+
+
+@signals.before_task_publish.connect
+def _carry_trace(headers: dict[str, Any] | None = None, **_: Any) -> None:
+    """Whoever sends a task (web, events worker) hands its trace ids to the next process."""
+    carried = trace.current()
+    if headers is not None and carried:
+        headers[trace.HEADER] = carried
+
+
+@signals.task_prerun.connect
+def _adopt_trace(task: Any = None, kwargs: dict[str, Any] | None = None, **_: Any) -> None:
+    """A task's log lines carry the ids of the delivery (and run) it works for."""
+    request = getattr(task, "request", None)
+    trace.adopt(getattr(request, trace.HEADER, None) if request is not None else None)
+    if kwargs and isinstance(kwargs.get("run_id"), str):
+        trace.bind(run_id=kwargs["run_id"])
+
+
+@signals.task_postrun.connect
+def _drop_trace(**_: Any) -> None:
+    trace.clear()

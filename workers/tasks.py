@@ -13,6 +13,7 @@ from bot.core.queues import HANDLE_EVENT_TASK, REAP_TASK, RUN_TASK, RUNS_QUEUE
 from bot.github.client import GitHubError, GitHubRateLimited
 from bot.handlers import router
 from bot.handlers.context import Context
+from bot.telemetry import trace
 from workers import reaper
 from workers.celery_app import app
 from workers.job import run_job
@@ -25,6 +26,7 @@ class CeleryLauncher:
     """Queues runs by task name on the `runs` queue; revokes queued ones."""
 
     def launch(self, run_id: str) -> str:
+        trace.bind(run_id=run_id)  # this task's later lines, and the run task's headers
         result = app.send_task(RUN_TASK, kwargs={"run_id": run_id}, queue=RUNS_QUEUE)
         return str(result.id)
 
@@ -55,6 +57,9 @@ def handle_event(self: Task, event: dict[str, Any], memo: dict[str, Any] | None 
 
     `memo` is what an earlier attempt already decided (see `Context.memo`); retries carry it."""
     typed = event_from_dict(event)
+    trace.bind(
+        delivery_id=typed.delivery_id, repo=typed.repo, installation_id=typed.installation_id
+    )
     services = get_services()
     ctx = Context(
         github=_BestEffortReactions(services.github_for(typed.installation_id, typed.repo)),

@@ -22,6 +22,7 @@ from bot.core.report.check_output import render_check_output, render_queued_outp
 from bot.core.results import Conclusion, PhaseStatus, PhaseVerdict, RunReport
 from bot.core.scrub import Scrubber
 from bot.state.run_records import RecordNotFound, RunRecord, RunRecords
+from bot.telemetry import trace
 from workers import publish
 from workers.engine import executor
 
@@ -83,6 +84,8 @@ def perform_run(run_id: str, services: RunServices, *, worker: str, task_id: str
     if record is None:
         log.info("run %s is no longer queued; skipping", run_id)
         return
+    trace.bind(run_id=run_id, repo=record.repo, installation_id=record.installation_id)
+    log.info("run %s started on %s", run_id, record.head_sha[:7])
     _Job(record, services).execute()
 
 
@@ -134,6 +137,8 @@ class _Job:
 
     def _finish(self, final: RunReport) -> None:
         """The record completes (once) with the check run's conclusion."""
+        conclusion = final.conclusion.value if final.conclusion else Conclusion.FAILURE.value
+        log.info("run %s concluded %s", self.record.run_id, conclusion)
         self.services.records.finish(
             self.record.run_id,
             final.conclusion.value if final.conclusion else Conclusion.FAILURE.value,

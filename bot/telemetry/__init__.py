@@ -1,0 +1,1 @@
+"""Operability: structured logs with trace ids, and metrics that every process can feed."""

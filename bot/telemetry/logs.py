@@ -1,0 +1,117 @@
+"""Logging for every process: one JSON object per line, or readable lines on a terminal.
+
+Edge: `configure()` installs one root handler whose formatter (structlog's `ProcessorFormatter`)
+turns every stdlib record, the bot's and its libraries' alike, into an event dict: the trace ids
+bound in context (`bot.telemetry.trace`), the record's `extra` fields, level, logger and time.
+Before rendering, values under secret-sounding keys are masked and every string is scrubbed of
+the process's own secrets (`bot.scrub`); uvicorn's access lines lose their query strings, which
+can hold OAuth codes and signed-link tokens.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from collections.abc import Iterable, MutableMapping
+from typing import Any
+
+import structlog
+
+from bot.scrub import MASK, Scrubber
+
+FORMATS = ("auto", "json", "console")
+_SECRET_KEY = re.compile(r"token|secret|password|authorization|cookie|private_key|^code$", re.I)
+_QUIET = {"urllib3": logging.WARNING, "github": logging.WARNING, "httpx": logging.WARNING}
+_UVICORN = ("uvicorn", "uvicorn.error", "uvicorn.access")
+
+
+def wants_json(fmt: str, stream: Any = None) -> bool:
+    """`auto`: JSON unless the stream is a terminal (production logs go to a pipe or a file)."""
+    if fmt == "json":
+        return True
+    if fmt == "console":
+        return False
+    stream = stream if stream is not None else sys.stderr
+    isatty = getattr(stream, "isatty", None)
+    return not (callable(isatty) and isatty())
+
+
+def configure(fmt: str = "auto", level: str = "INFO", secrets: Iterable[str] = ()) -> None:
+    """Route every logger through one handler on stderr; safe to call again (it replaces)."""
+    as_json = wants_json(fmt)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(formatter(as_json, secrets))
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level.upper())
+    for name, quiet in _QUIET.items():
+        logging.getLogger(name).setLevel(quiet)
+    for name in _UVICORN:  # uvicorn installed its own handlers before importing the app
+        logger = logging.getLogger(name)
+        logger.handlers.clear()
+        logger.propagate = True
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, DropQueryStrings) for f in access.filters):
+        access.addFilter(DropQueryStrings())
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+        ],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=True,
+    )
+
+
+def formatter(as_json: bool, secrets: Iterable[str] = ()) -> logging.Formatter:
+    """The formatter `configure` installs (tests render records through it directly)."""
+    pre_chain: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_logger_name,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.ExtraAdder(),
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+    ]
+    renderer: Any = (
+        structlog.processors.JSONRenderer()
+        if as_json
+        else structlog.dev.ConsoleRenderer(colors=False)
+    )
+    final: list[Any] = [
+        structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+        structlog.processors.format_exc_info,  # a traceback is text, scrubbed like the rest
+        Redact(Scrubber(secrets)),
+        renderer,
+    ]
+    return structlog.stdlib.ProcessorFormatter(foreign_pre_chain=pre_chain, processors=final)
+
+
+class Redact:
+    """Mask values under secret-sounding keys; scrub known secrets out of every string."""
+
+    def __init__(self, scrubber: Scrubber) -> None:
+        self._scrub = scrubber.scrub
+
+    def __call__(self, _: Any, __: str, event: MutableMapping[str, Any]) -> Any:
+        for key, value in list(event.items()):
+            if _SECRET_KEY.search(key) and key != "event":
+                event[key] = MASK
+            elif isinstance(value, str):
+                event[key] = self._scrub(value)
+            elif not isinstance(value, int | float | bool | type(None)):
+                event[key] = self._scrub(str(value))
+        return event
+
+
+class DropQueryStrings(logging.Filter):
+    """uvicorn's access record args are (client, method, path, http version, status)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) == 5 and isinstance(args[2], str):
+            record.args = (args[0], args[1], args[2].split("?", 1)[0], args[3], args[4])
+        return True
