@@ -40,7 +40,8 @@ from bot.state.deliveries import DeliveryStore, StoreUnavailable, redis_client
 from bot.state.event_queue import QueueUnavailable, default_queue
 from bot.state.run_records import RUN_ID, RecordNotFound, RunRecords
 from bot.telemetry import logs, trace
-from bot.web import run_page
+from bot.telemetry.collector import WebMetrics
+from bot.web import metrics_endpoint, run_page
 
 log = logging.getLogger("golden_path.web")
 
@@ -63,6 +64,7 @@ class _Wiring:
     ) -> None:
         self._settings, self._store, self._queue = settings, store, queue
         self._records: RunRecords | None = None
+        self._metrics: WebMetrics | None = None
         self._lock = threading.Lock()
 
     def settings(self) -> Settings:
@@ -84,6 +86,13 @@ class _Wiring:
             if self._records is None:
                 self._records = RunRecords(redis_client(url))
             return self._records
+
+    def metrics(self) -> WebMetrics:
+        url = self.settings().redis_url
+        with self._lock:
+            if self._metrics is None:
+                self._metrics = WebMetrics(redis_client(url))
+            return self._metrics
 
     def queue(self) -> EventQueue:
         url = self.settings().redis_url
@@ -128,6 +137,7 @@ def create_app(
     app.add_api_route("/webhook", receive_webhook, methods=["POST"])
     app.add_api_route("/healthz", healthz, methods=["GET"])
     app.add_api_route("/runs/{run_id}", run_details, methods=["GET"])
+    app.add_api_route("/metrics", metrics_endpoint.serve, methods=["GET"])
     return app
 
 
@@ -137,18 +147,22 @@ async def receive_webhook(
     store: Deliveries = Depends(delivery_store),  # noqa: B008
     queue: EventQueue = Depends(event_queue),  # noqa: B008
 ) -> JSONResponse:
+    verified: str | None = None
     try:
         body = await _read_capped(request)
         delivery, event = await run_in_threadpool(
             _classify, request.headers, body, settings.webhook_secret()
         )
+        verified = delivery.event
+        answer = await _accept(delivery, event, store, queue)
     except PayloadTooLarge:
-        return _answer(413, {"error": "payload too large"}, request.headers)
+        answer = _answer(413, {"error": "payload too large"}, request.headers)
     except SignatureError as exc:
-        return _answer(401, {"error": str(exc)}, request.headers)
+        answer = _answer(401, {"error": str(exc)}, request.headers)
     except MalformedDelivery as exc:
-        return _answer(400, {"error": str(exc)}, request.headers)
-    return await _accept(delivery, event, store, queue)
+        answer = _answer(400, {"error": str(exc)}, request.headers)
+    metrics_endpoint.count_delivery(request, verified, answer.status_code)
+    return answer
 
 
 async def _accept(

@@ -12,6 +12,7 @@ from bot.github.client import GitHubApp, RepoClient
 from bot.settings import Settings, get_settings
 from bot.state.env_lock import EnvironmentLock
 from bot.state.run_records import RunRecords
+from bot.telemetry.metrics import RedisMetrics
 from workers.job.checkout import checkout
 from workers.job.run_job import RunServices
 
@@ -48,7 +49,16 @@ class Services:
         pem = self.settings.private_key_pem()
         if not self.settings.github_app_id or not pem:
             raise RuntimeError("GITHUB_APP_ID and GITHUB_PRIVATE_KEY(_PATH) are required")
-        return GitHubApp(self.settings.github_app_id, pem, self.settings.github_api_url)
+        return GitHubApp(
+            self.settings.github_app_id,
+            pem,
+            self.settings.github_api_url,
+            on_response=self.metrics.github_response,
+        )
+
+    @cached_property
+    def metrics(self) -> RedisMetrics:
+        return RedisMetrics(self.redis)
 
     def github_for(self, installation_id: int, repo: str) -> RepoClient:
         return self.github_app.repo_client(installation_id, repo)
@@ -71,6 +81,7 @@ class Services:
             workdir=self.settings.workdir,
             worker_env=worker_env,
             bot_secrets=self.settings.secret_values(),
+            on_lock_wait=self.metrics.lock_waited,
         )
 
 

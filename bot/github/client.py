@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import functools
 import logging
 import re
 import threading
@@ -124,6 +125,21 @@ def _reset_at(headers: dict[str, str]) -> datetime:
     return now + timedelta(seconds=60)
 
 
+# (installation_id, method, path, status, x-ratelimit-remaining, repo): what `/metrics` counts.
+ResponseObserver = Callable[[int | None, str, str, "int | str", "str | None", "str | None"], None]
+
+
+def _ignore_response(*_: Any) -> None:
+    return None
+
+
+def _status_and_remaining(error: Exception) -> tuple[int | str, str | None]:
+    if isinstance(error, github.GithubException):
+        headers = {k.lower(): v for k, v in (error.headers or {}).items()}
+        return error.status, headers.get("x-ratelimit-remaining")
+    return "error", None
+
+
 _BUILT_IN_ROLES = frozenset({"admin", "maintain", "write", "triage", "read"})
 _ERRORS = (github.GithubException, requests.RequestException, MaxRetryError)
 
@@ -149,8 +165,10 @@ class GitHubApp:
         seconds_between_requests: float | None = READ_GAP_SECONDS,
         seconds_between_writes: float | None = WRITE_GAP_SECONDS,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        on_response: ResponseObserver = _ignore_response,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self._on_response = on_response
         self._retry = retry if retry is not None else default_retry()
         self._gaps = (seconds_between_requests, seconds_between_writes)
         self._clock = clock
@@ -170,10 +188,14 @@ class GitHubApp:
             cached = self._tokens.get(installation_id)
             if cached is not None and self._clock() < cached[1] - TOKEN_REFRESH_MARGIN:
                 return cached[0]
+            path = f"/app/installations/{installation_id}/access_tokens"
             try:
                 auth = self._integration.get_access_token(installation_id)
             except _ERRORS as error:
+                status, _ = _status_and_remaining(error)
+                self._on_response(installation_id, "POST", path, status, None, None)
                 raise _translate(error, f"installation {installation_id} token") from None
+            self._on_response(installation_id, "POST", path, "2xx", None, None)
             expires_at = auth.expires_at
             if expires_at.tzinfo is None:
                 expires_at = expires_at.replace(tzinfo=UTC)
@@ -188,6 +210,7 @@ class GitHubApp:
             retry=self._retry,
             seconds_between_requests=self._gaps[0],
             seconds_between_writes=self._gaps[1],
+            on_response=functools.partial(self._on_response, installation_id),
         )
 
 
@@ -203,8 +226,10 @@ class RepoClient:
         retry: GithubRetry | None = None,
         seconds_between_requests: float | None = READ_GAP_SECONDS,
         seconds_between_writes: float | None = WRITE_GAP_SECONDS,
+        on_response: Callable[..., None] = _ignore_response,
     ) -> None:
         self.full_name = full_name
+        self._on_response = on_response  # (method, path, status, remaining, repo)
         self._token_source = token_source
         self._base_url = base_url.rstrip("/")
         self._retry = retry if retry is not None else default_retry()
@@ -240,9 +265,14 @@ class RepoClient:
         if query:
             url += "?" + urlencode({k: v for k, v in query.items() if v is not None})
         try:
-            _, data = self._requester().requestJsonAndCheck(verb, url, input=body)
+            headers, data = self._requester().requestJsonAndCheck(verb, url, input=body)
         except _ERRORS as error:
+            status, remaining = _status_and_remaining(error)
+            self._on_response(verb, url, status, remaining, self.full_name)
             raise _translate(error, f"{verb} {url}") from None
+        remaining = {k.lower(): v for k, v in (headers or {}).items()}.get("x-ratelimit-remaining")
+        # PyGithub hands back headers and data, not the status: any success is "2xx"
+        self._on_response(verb, url, "2xx", remaining, self.full_name)
         return data
 
     def _pages(self, path: str, key: str | None = None, **query: Any) -> Iterator[dict[str, Any]]:

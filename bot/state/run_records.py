@@ -15,6 +15,7 @@ from typing import Any
 import redis
 
 from bot.core.run_model import RUN_ID, RunRecord, RunState
+from bot.telemetry import metrics
 
 __all__ = ["RUN_ID", "RecordNotFound", "RunRecord", "RunRecords", "RunState"]
 
@@ -114,6 +115,7 @@ class RunRecords:
                     if raw is None:
                         raise RecordNotFound(run_id)
                     record = RunRecord.model_validate_json(raw)
+                    was_active = record.active
                     if change(record) is False:
                         pipe.unwatch()
                         return None
@@ -121,6 +123,8 @@ class RunRecords:
                     pipe.set(key, record.model_dump_json(), ex=RECORD_TTL_SECONDS)
                     if record.state is RunState.COMPLETED:
                         pipe.srem(self._ACTIVE, run_id)
+                        if was_active:  # counted in the transaction that completes it: once
+                            _count_conclusion(pipe, record)
                     pipe.execute()
                     return record
                 except redis.WatchError:
@@ -206,6 +210,12 @@ class RunRecords:
         for run_id in run_ids:
             self._redis.delete(self._key(run_id))
             self._redis.srem(self._ACTIVE, run_id)
+
+
+def _count_conclusion(pipe: Any, record: RunRecord) -> None:
+    started = record.started_at
+    duration = record.finished_at - started if record.finished_at and started else None
+    metrics.add_run_concluded(pipe, record.conclusion or "failure", duration, record.verdicts)
 
 
 def _text(value: bytes | str) -> str:

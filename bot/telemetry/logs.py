@@ -40,11 +40,12 @@ def wants_json(fmt: str, stream: Any = None) -> bool:
 def configure(fmt: str = "auto", level: str = "INFO", secrets: Iterable[str] = ()) -> None:
     """Route every logger through one handler on stderr; safe to call again (it replaces)."""
     as_json = wants_json(fmt)
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _OurHandler(sys.stderr)
     handler.setFormatter(formatter(as_json, secrets))
     root = logging.getLogger()
     for old in list(root.handlers):
-        root.removeHandler(old)
+        if isinstance(old, _OurHandler):  # others (a test runner's capture) stay
+            root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level.upper())
     for name, quiet in _QUIET.items():
@@ -65,6 +66,10 @@ def configure(fmt: str = "auto", level: str = "INFO", secrets: Iterable[str] = (
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=True,
     )
+
+
+class _OurHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """The handler `configure` installs, so a second call replaces it."""
 
 
 def formatter(as_json: bool, secrets: Iterable[str] = ()) -> logging.Formatter:

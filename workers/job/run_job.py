@@ -62,6 +62,7 @@ class RunServices:
     worker_env: Mapping[str, str]
     bot_secrets: list[str] = field(default_factory=list)
     heartbeat_seconds: float = HEARTBEAT_SECONDS
+    on_lock_wait: Callable[[float], None] = lambda seconds: None  # seconds before it held it
 
 
 class _Stop(Exception):
@@ -286,9 +287,11 @@ class _Job:
     def _wait_for_environment(self, plan: plan_module.Plan) -> None:
         self.lock = self.services.lock_for(self.record.repo, plan.environment, self.record.run_id)
         self.lock.join()
+        joined = time.monotonic()
         while True:
             turn = self.lock.try_acquire()
             if turn.holding:
+                self.services.on_lock_wait(time.monotonic() - joined)
                 return
             if (reason := self._should_stop()) is not None:
                 raise _Stop(Conclusion.CANCELLED, reason)
@@ -460,4 +463,8 @@ def _verdict_summary(verdict: Any) -> dict[str, Any]:
         "status": verdict.status.value,
         "passed": verdict.passed,
         "total": verdict.total,
+        # for /metrics and the dashboard's trends
+        "pass_rate": verdict.pass_rate,
+        "p95_seconds": verdict.p95_seconds,
+        "duration_seconds": round(verdict.duration_seconds, 3),
     }
