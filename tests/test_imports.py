@@ -22,6 +22,8 @@ WATCHED = ("GITHUB_", "REDIS_URL", "GOLDEN_PATH_")
 # socket connect, then import the module and report what happened as one JSON line.
 _PROBE = """
 import importlib, json, os, socket, sys
+import wsgiref.handlers  # stdlib; copies all of os.environ when imported (prometheus_client
+                         # imports it): a copy of the environment, not a read of a setting
 
 WATCHED = tuple(sys.argv[2].split(","))
 reads, connects = [], []

@@ -5,12 +5,12 @@ from __future__ import annotations
 import re
 
 import redis
-from bot.run_records import RunRecord, RunRecords
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.app import create_app
 from bot.settings import Settings
+from bot.state.run_records import RunRecord, RunRecords
 from bot.telemetry.metrics import RedisMetrics
 from sandbox import webhooks
 

@@ -10,6 +10,7 @@ from kombu.exceptions import KombuError
 
 from bot.core.events import Event
 from bot.core.queues import EVENTS_QUEUE, HANDLE_EVENT_TASK
+from bot.telemetry import trace
 
 # Publishing happens inside the webhook request: a dead or hung broker must fail in about two
 # seconds, not in Celery's default retry schedule. These apply to the publishing connection only;
@@ -56,6 +57,7 @@ class CeleryEventQueue:
             connection=connection,
             retry=False,  # the connection above already failed fast; no second schedule
             ignore_result=True,  # never touch the result backend from the web process
+            headers={trace.HEADER: trace.current()},  # the delivery's ids, for the worker's logs
         )
 
 

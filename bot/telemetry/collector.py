@@ -22,10 +22,11 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
+from bot.core.queues import EVENTS_QUEUE, RUNS_QUEUE
 from bot.telemetry.catalog import SHARED, Kind, Spec
 from bot.telemetry.metrics import key
 
-QUEUES = ("events", "runs")
+QUEUES = (EVENTS_QUEUE, RUNS_QUEUE)
 # kombu's Redis transport keeps a list per queue, plus one per priority step when priorities are
 # used (`name\x06\x16N`): a queue's depth is the sum.
 _PRIORITY_SUFFIXES = ("", "\x06\x163", "\x06\x166", "\x06\x169")

@@ -4,7 +4,7 @@ Edge: `configure()` installs one root handler whose formatter (structlog's `Proc
 turns every stdlib record, the bot's and its libraries' alike, into an event dict: the trace ids
 bound in context (`bot.telemetry.trace`), the record's `extra` fields, level, logger and time.
 Before rendering, values under secret-sounding keys are masked and every string is scrubbed of
-the process's own secrets (`bot.scrub`); uvicorn's access lines lose their query strings, which
+the process's own secrets (`bot.core.scrub`); uvicorn's access lines lose their query strings, which
 can hold OAuth codes and signed-link tokens.
 """
 
@@ -18,7 +18,7 @@ from typing import Any
 
 import structlog
 
-from bot.scrub import MASK, Scrubber
+from bot.core.scrub import MASK, Scrubber
 
 FORMATS = ("auto", "json", "console")
 _SECRET_KEY = re.compile(r"token|secret|password|authorization|cookie|private_key|^code$", re.I)

@@ -44,7 +44,7 @@ def test_one_delivery_is_traced_through_web_events_and_runs(stack: Stack, make_p
         lambda: [
             line
             for line in traced("worker")
-            if line.get("logger") == "workers.run_job" and "concluded" in line["event"]
+            if line.get("logger") == "workers.job.run_job" and "concluded" in line["event"]
         ],
         timeout=20,
         what="the run's concluding log line",
