@@ -36,6 +36,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from sandbox import github_json as js
+from sandbox.github_oauth import OAuthWeb
 from sandbox.github_state import PERMISSION_OF_ROLE, ApiError, GitHubState, label_names
 from sandbox.openapi_check import check_request
 
@@ -167,6 +168,40 @@ def get_repo_installation(ctx: Ctx) -> Reply:
     if not records:
         raise ApiError(404, "Not Found")
     return Reply(js.installation_json(ctx.base, ctx.fake.app_info, records[0]))
+
+
+# --- handlers: the signed-in user (user-to-server token from "Sign in with GitHub") ------------
+
+
+def get_user(ctx: Ctx) -> Reply:
+    return Reply(js.actor_json(ctx.base, ctx.actor[0], "User"))
+
+
+def _readable_repos(ctx: Ctx) -> list[str]:
+    """Repositories where the user has an explicit role that reads (GitHub lists only those);
+    every repository of the sandbox belongs to each of its installations."""
+    login = ctx.actor[0]
+    with ctx.fake.state.lock:
+        return sorted(
+            name
+            for name, repo in ctx.fake.state.repos.items()
+            if PERMISSION_OF_ROLE.get(repo.roles.get(login, "none"), "none") != "none"
+        )
+
+
+def list_user_installations(ctx: Ctx) -> Reply:
+    with ctx.fake.state.lock:
+        records = list(ctx.fake.state.installations.values()) if _readable_repos(ctx) else []
+    installations = [js.installation_json(ctx.base, ctx.fake.app_info, r) for r in records]
+    return paginate(ctx, installations, key="installations")
+
+
+def list_user_installation_repos(ctx: Ctx) -> Reply:
+    ctx.fake.state.installation(ctx.int_param("installation_id"))
+    names = _readable_repos(ctx)
+    with ctx.fake.state.lock:
+        repos = [js.repo_json(ctx.base, n, ctx.fake.state.repo(n)) for n in names]
+    return paginate(ctx, repos, key="repositories")
 
 
 # --- handlers: repositories, pulls, permissions ------------------------------------------------
@@ -350,13 +385,22 @@ def get_label(ctx: Ctx) -> Reply:
 # --- routing ----------------------------------------------------------------------------------
 
 _R = "/repos/{owner}/{repo}"
-# (method, path template, handler, auth): "jwt" = the App's JWT, "token" = installation token.
+# (method, path template, handler, auth): "jwt" = the App's JWT, "token" = installation token,
+# "user" = a user's token from the OAuth web flow (`sandbox.github_oauth`).
 API_ROUTES: list[tuple[str, str, Handler, str]] = [
     ("GET", "/app", get_app, "jwt"),
     ("GET", "/app/installations", list_installations, "jwt"),
     ("POST", "/app/installations/{installation_id}/access_tokens", create_access_token, "jwt"),
     ("GET", f"{_R}/installation", get_repo_installation, "jwt"),
     ("GET", "/rate_limit", get_rate_limit, "token"),
+    ("GET", "/user", get_user, "user"),
+    ("GET", "/user/installations", list_user_installations, "user"),
+    (
+        "GET",
+        "/user/installations/{installation_id}/repositories",
+        list_user_installation_repos,
+        "user",
+    ),
     ("GET", _R, get_repo, "token"),
     ("GET", f"{_R}/pulls/{{number}}", get_pull, "token"),
     ("GET", f"{_R}/commits/{{ref}}", get_commit, "token"),
@@ -413,7 +457,13 @@ class FakeGitHub:
     """The fake's state, auth and request log; `.app` is the ASGI app serving it."""
 
     def __init__(
-        self, app_id: str, public_key_pem: str, *, bot_login: str = "golden-path[bot]"
+        self,
+        app_id: str,
+        public_key_pem: str,
+        *,
+        bot_login: str = "golden-path[bot]",
+        oauth_client_id: str = "Iv1.sandbox0client",
+        oauth_client_secret: str | None = None,
     ) -> None:
         self.app_info = js.AppInfo(str(app_id), bot_login)
         self.public_key_pem = public_key_pem
@@ -424,8 +474,10 @@ class FakeGitHub:
         self._tokens: dict[str, tuple[int, datetime]] = {}
         self._faults: list[Fault] = []
         self._lock = threading.Lock()
+        self.oauth = OAuthWeb(oauth_client_id, oauth_client_secret or secrets.token_hex(20))
         self.app = Starlette(
             routes=[
+                *self.oauth.routes(),
                 Route("/_sandbox/{name}", self._control, methods=["GET", "POST"]),
                 Route("/{path:path}", self._api, methods=["GET", "POST", "PATCH", "PUT", "DELETE"]),
             ]
@@ -651,6 +703,12 @@ class FakeGitHub:
         handler, auth, params = route
         if auth == "jwt":
             self._verify_jwt(authorization)
+        elif auth == "user":
+            login = self.oauth.login_of(authorization)
+            if login is None:
+                self._verify_token(authorization)  # 401 unless an installation token ...
+                raise ApiError(403, "Resource not accessible by integration")  # ... which can't
+            ctx.actor = (login, "User")
         else:
             self._verify_token(authorization)
             ctx.actor = (self.bot_login, "Bot")
