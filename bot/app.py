@@ -21,8 +21,7 @@ from contextlib import asynccontextmanager
 from typing import Any, Protocol
 
 from fastapi import Depends, FastAPI, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
-from redis.exceptions import RedisError
+from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from bot.core import events
@@ -38,10 +37,12 @@ from bot.core.webhook import (
 from bot.settings import Settings, get_settings
 from bot.state.deliveries import DeliveryStore, StoreUnavailable, redis_client
 from bot.state.event_queue import QueueUnavailable, default_queue
-from bot.state.run_records import RUN_ID, RecordNotFound, RunRecords
+from bot.state.run_index import RunIndex
+from bot.state.run_records import RunRecords
 from bot.telemetry import logs, trace
 from bot.telemetry.collector import WebMetrics
-from bot.web import metrics_endpoint, run_page
+from bot.telemetry.metrics import RedisMetrics
+from bot.web import auth, dashboard, metrics_endpoint
 
 log = logging.getLogger("golden_path.web")
 
@@ -65,6 +66,8 @@ class _Wiring:
         self._settings, self._store, self._queue = settings, store, queue
         self._records: RunRecords | None = None
         self._metrics: WebMetrics | None = None
+        self._redis: Any = None
+        self._sign_in: auth.SignIn | bool | None = False  # False: not built yet
         self._lock = threading.Lock()
 
     def settings(self) -> Settings:
@@ -94,12 +97,43 @@ class _Wiring:
                 self._metrics = WebMetrics(redis_client(url))
             return self._metrics
 
+    def redis(self) -> Any:
+        """One client for the dashboard's reads (run index, environment queues, sessions)."""
+        url = self.settings().redis_url
+        with self._lock:
+            if self._redis is None:
+                self._redis = redis_client(url)
+            return self._redis
+
+    def index(self) -> RunIndex:
+        return RunIndex(self.redis())
+
+    def sign_in(self) -> auth.SignIn | None:
+        """Sign-in with GitHub, or None when its OAuth client or session secret is not set."""
+        settings, client = self.settings(), self.redis()
+        with self._lock:
+            if self._sign_in is False:
+                observe = _observer(RedisMetrics(client))
+                self._sign_in = (
+                    auth.SignIn(settings, client, observe) if auth.enabled(settings) else None
+                )
+            return self._sign_in if isinstance(self._sign_in, auth.SignIn) else None
+
     def queue(self) -> EventQueue:
         url = self.settings().redis_url
         with self._lock:
             if self._queue is None:
                 self._queue = default_queue(url)
             return self._queue
+
+
+def _observer(metrics: RedisMetrics) -> Any:
+    """The dashboard's GitHub requests (user token) counted like the workers' ones."""
+
+    async def observe(method: str, path: str, status: int | str, remaining: str | None) -> None:
+        await run_in_threadpool(metrics.github_response, None, method, path, status, remaining)
+
+    return observe
 
 
 def app_settings(request: Request) -> Settings:
@@ -136,8 +170,9 @@ def create_app(
     app.state.wiring = wiring
     app.add_api_route("/webhook", receive_webhook, methods=["POST"])
     app.add_api_route("/healthz", healthz, methods=["GET"])
-    app.add_api_route("/runs/{run_id}", run_details, methods=["GET"])
     app.add_api_route("/metrics", metrics_endpoint.serve, methods=["GET"])
+    dashboard.mount(app)  # /, /runs/{id} (the check run's details_url), /repos/..., sign-in
+    app.add_middleware(auth.LazySessions, settings=wiring.settings)
     return app
 
 
@@ -195,22 +230,6 @@ async def healthz(store: Deliveries = Depends(delivery_store)) -> JSONResponse: 
     if await run_in_threadpool(store.ping):
         return JSONResponse({"redis": "ok"})
     return JSONResponse({"redis": "unavailable"}, status_code=503)
-
-
-async def run_details(run_id: str, request: Request) -> Response:
-    """The page a check run's `details_url` points at: the run's record, read from Redis."""
-    if not RUN_ID.fullmatch(run_id):
-        return JSONResponse({"error": "no such run"}, status_code=404)
-    records = request.app.state.wiring.records()
-    try:
-        record = await run_in_threadpool(records.get, run_id)
-    except RecordNotFound:
-        return JSONResponse({"error": "no such run"}, status_code=404)
-    except RedisError:
-        return JSONResponse({"error": "redis unavailable"}, status_code=503)
-    if "application/json" in request.headers.get("accept", ""):
-        return JSONResponse(run_page.as_json(record))
-    return HTMLResponse(run_page.render(record))
 
 
 async def _read_capped(request: Request) -> bytes:

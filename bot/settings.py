@@ -73,6 +73,13 @@ class Settings(BaseSettings):
             self.public_url = self.public_url.rstrip("/")
         return self
 
+    def link_key(self) -> str | None:
+        """What signs run-page links: `GOLDEN_PATH_LINK_SECRET`, else the session secret."""
+        for secret in (self.link_secret, self.session_secret):
+            if secret is not None and secret.get_secret_value():
+                return secret.get_secret_value()
+        return None
+
     def private_key_pem(self) -> str | None:
         """The App's PEM key, inline (`\\n` escapes allowed) or read from its file."""
         if self.github_private_key is not None:

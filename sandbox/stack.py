@@ -64,6 +64,7 @@ class Stack:
     installation_id: int = 77
     workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="gp-stack-")))
     secret: bytes = field(default_factory=lambda: uuid.uuid4().hex.encode())
+    session_secret: str = field(default_factory=lambda: uuid.uuid4().hex + uuid.uuid4().hex)
 
     def __post_init__(self) -> None:
         self.redis = RedisServer()
@@ -99,6 +100,10 @@ class Stack:
             "REDIS_URL": self.redis.url,
             "GOLDEN_PATH_WORKDIR": str(self.workdir / "work"),
             "GOLDEN_PATH_PUBLIC_URL": self.web_url,
+            "GITHUB_OAUTH_URL": self.github.url,  # github.com's OAuth pages, served by the fake
+            "GITHUB_CLIENT_ID": self.github.fake.oauth.client_id,
+            "GITHUB_CLIENT_SECRET": self.github.fake.oauth.client_secret,
+            "GOLDEN_PATH_SESSION_SECRET": self.session_secret,
             "PORT": str(self.web_port),
         }
         env.update(self.extra_env)

@@ -8,10 +8,14 @@ from fastapi.testclient import TestClient
 from bot.app import create_app
 from bot.settings import Settings
 from bot.state.run_records import RunRecord, RunRecords
+from bot.web import links
+
+KEY = "link-secret-for-the-run-page-tests"
 
 
 def _client(redis_url: str) -> TestClient:
-    return TestClient(create_app(Settings(REDIS_URL=redis_url, GITHUB_WEBHOOK_SECRET="s")))
+    settings = Settings(REDIS_URL=redis_url, GITHUB_WEBHOOK_SECRET="s", GOLDEN_PATH_LINK_SECRET=KEY)
+    return TestClient(create_app(settings))
 
 
 def test_run_page_shows_the_record_escaped(redis_url: str) -> None:
@@ -30,14 +34,18 @@ def test_run_page_shows_the_record_escaped(redis_url: str) -> None:
     records.finish(record.run_id, "failure", "Superseded by bbbbbbb.")
     client = _client(redis_url)
 
-    page = client.get(f"/runs/{record.run_id}")
+    assert client.get(f"/runs/{record.run_id}").status_code == 404  # no signed link
+    page = client.get(f"/runs/{record.run_id}?token={links.sign(record.run_id, KEY)}")
     assert page.status_code == 200
     assert "acme/app#12" in page.text and "failure" in page.text
     assert "Superseded by bbbbbbb." in page.text
     assert "<script>" not in page.text and "&lt;script&gt;" in page.text
     assert "secret-task-id" not in page.text
 
-    as_json = client.get(f"/runs/{record.run_id}", headers={"Accept": "application/json"})
+    as_json = client.get(
+        f"/runs/{record.run_id}?token={links.sign(record.run_id, KEY)}",
+        headers={"Accept": "application/json"},
+    )
     assert as_json.json()["conclusion"] == "failure"
     assert "task_id" not in as_json.json()
 

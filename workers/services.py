@@ -13,6 +13,7 @@ from bot.settings import Settings, get_settings
 from bot.state.env_lock import EnvironmentLock
 from bot.state.run_records import RunRecords
 from bot.telemetry.metrics import RedisMetrics
+from bot.web import links
 from workers.job.checkout import checkout
 from workers.job.run_job import RunServices
 
@@ -69,7 +70,7 @@ class Services:
     def details_url(self, run_id: str) -> str | None:
         if not self.settings.public_url:
             return None
-        return f"{self.settings.public_url}/runs/{run_id}"
+        return links.run_url(self.settings.public_url, run_id, self.settings.link_key())
 
     def run_services(self) -> RunServices:
         worker_env = {k: v for k, v in os.environ.items() if k not in BOT_ONLY_VARIABLES}

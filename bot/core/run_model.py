@@ -51,6 +51,7 @@ class RunRecord(BaseModel):
     deadline_at: float | None = None
     verdicts: list[dict[str, Any]] = Field(default_factory=list)
     mrr_at_risk: int = 0
+    patterns: list[dict[str, Any]] = Field(default_factory=list)  # failure patterns, five whys
     details_url: str | None = None
 
     @property

@@ -135,3 +135,18 @@ class EnvironmentLock:
     def release(self) -> None:
         self._release(keys=[self._lock_key, self._waiters_key], args=[self._me])
         self._redis.delete(self._alive_key(self._me))
+
+
+def queue_of(client: redis.Redis, repo: str, environment: str) -> tuple[str | None, list[str]]:
+    """The run holding (repo, environment) and the runs waiting for it, in order (read-only;
+    waiters whose worker died are still listed until the next acquire drops them)."""
+    base = f"gp:env:{repo}:{environment}"
+    with client.pipeline(transaction=False) as pipe:
+        pipe.get(f"{base}:lock")
+        pipe.zrange(f"{base}:waiters", 0, 99)
+        holder, waiters = pipe.execute()
+
+    def text(value: bytes | str) -> str:
+        return value.decode() if isinstance(value, bytes) else value
+
+    return (text(holder) if holder else None), [text(w) for w in waiters]

@@ -15,6 +15,7 @@ from typing import Any
 import redis
 
 from bot.core.run_model import RUN_ID, RunRecord, RunState
+from bot.state import run_index
 from bot.telemetry import metrics
 
 __all__ = ["RUN_ID", "RecordNotFound", "RunRecord", "RunRecords", "RunState"]
@@ -55,6 +56,14 @@ class RunRecords:
             raise RecordNotFound(run_id)
         return RunRecord.model_validate_json(raw)
 
+    def get_many(self, run_ids: Iterable[str]) -> list[RunRecord]:
+        """The records that still exist, in the order asked (one round trip)."""
+        wanted = list(run_ids)
+        if not wanted:
+            return []
+        raw = self._redis.mget([self._key(run_id) for run_id in wanted])
+        return [RunRecord.model_validate_json(r) for r in raw if r is not None]
+
     def latest(self, target: str) -> RunRecord | None:
         run_id = self._redis.get(self._latest_key(target))
         if run_id is None:
@@ -89,6 +98,7 @@ class RunRecords:
             pipe.set(self._key(record.run_id), record.model_dump_json(), ex=RECORD_TTL_SECONDS)
             pipe.set(self._latest_key(record.target), record.run_id, ex=RECORD_TTL_SECONDS)
             pipe.sadd(self._ACTIVE, record.run_id)
+            run_index.add(pipe, record)  # the dashboard's list, bounded per repository
             if record.pr_number is not None:
                 pipe.set(
                     self._sha_key(record.repo, record.head_sha),

@@ -25,6 +25,7 @@ from bot.state.run_records import RecordNotFound, RunRecord, RunRecords
 from bot.telemetry import trace
 from workers import publish
 from workers.engine import executor
+from workers.job import summary
 
 log = logging.getLogger(__name__)
 
@@ -144,7 +145,7 @@ class _Job:
             self.record.run_id,
             final.conclusion.value if final.conclusion else Conclusion.FAILURE.value,
             final.problem,
-            verdicts=[_verdict_summary(p) for p in final.phases],
+            verdicts=[summary.verdict(p, self.scrubber.scrub) for p in final.phases],
             mrr_at_risk=final.mrr_at_risk,
         )
 
@@ -183,16 +184,23 @@ class _Job:
         # and issues: from then on a Re-run or `/golden-path run` starts a new run.
         self._progress_out.close()  # no late progress update may overwrite the conclusion
         concluding = _OnConclusion(self.client, self._check_run_id(), lambda: self._done(result))
+        published: list[publish.PublishResult] = []
         self._with_retries(
-            lambda: publish.publish_report(
-                concluding,
-                result,
-                check_run_id=self._check_run_id(),
-                plan=plan,
-                pr_body=self.pr_body,
-                scrubber=self.scrubber,
+            lambda: published.append(
+                publish.publish_report(
+                    concluding,
+                    result,
+                    check_run_id=self._check_run_id(),
+                    plan=plan,
+                    pr_body=self.pr_body,
+                    scrubber=self.scrubber,
+                )
             )
         )
+        links = published[-1].five_whys if published else {}
+        patterns = summary.patterns(result, links, self.scrubber.scrub)
+        if patterns:  # for the dashboard: the patterns with their five-whys links
+            self.services.records.set_fields(self.record.run_id, patterns=patterns)
         return result
 
     def _with_retries(self, send: Callable[[], Any]) -> None:
@@ -319,7 +327,9 @@ class _Job:
         self.services.records.set_fields(
             self.record.run_id,
             current_phase=current.phase_id if current else None,
-            verdicts=[_verdict_summary(p) for p in progress.phases],  # for `/golden-path status`
+            verdicts=[
+                summary.verdict(p, self.scrubber.scrub) for p in progress.phases
+            ],  # for `/golden-path status`
         )
         self._progress_out.offer(progress)
 
@@ -455,16 +465,3 @@ class _Throttled:
             self._held = None
             if self._timer is not None:
                 self._timer.cancel()
-
-
-def _verdict_summary(verdict: Any) -> dict[str, Any]:
-    return {
-        "phase_id": verdict.phase_id,
-        "status": verdict.status.value,
-        "passed": verdict.passed,
-        "total": verdict.total,
-        # for /metrics and the dashboard's trends
-        "pass_rate": verdict.pass_rate,
-        "p95_seconds": verdict.p95_seconds,
-        "duration_seconds": round(verdict.duration_seconds, 3),
-    }

@@ -1,0 +1,62 @@
+"""What a run's record keeps of its results for `/golden-path status`, `/metrics` and the
+dashboard: per phase the counts, rates and durations, and its tests (bounded); the failure
+patterns with their five-whys links. Pure; every text is scrubbed before it is cut (contract §5.3).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from bot.core.report.facts import failure_patterns
+from bot.core.results import PhaseVerdict, RunReport
+
+MAX_TESTS_PER_PHASE = 200
+MAX_ID_CHARS = 300
+MAX_MESSAGE_CHARS = 500
+MAX_PATTERNS = 20
+
+Scrub = Callable[[str], str]
+
+
+def verdict(phase: PhaseVerdict, scrub: Scrub) -> dict[str, Any]:
+    tests = [_test(t, scrub) for t in phase.tests[:MAX_TESTS_PER_PHASE]]
+    return {
+        "phase_id": phase.phase_id,
+        "status": phase.status.value,
+        "passed": phase.passed,
+        "total": phase.total,
+        "pass_rate": phase.pass_rate,
+        "p95_seconds": phase.p95_seconds,
+        "duration_seconds": round(phase.duration_seconds, 3),
+        "tests": tests,
+        "tests_cut": len(phase.tests) > MAX_TESTS_PER_PHASE,
+    }
+
+
+def patterns(report: RunReport, five_whys: Mapping[str, str], scrub: Scrub) -> list[dict[str, Any]]:
+    return [
+        {
+            "key": pattern.key,
+            "short": scrub(pattern.short)[:MAX_ID_CHARS],
+            "tests": [scrub(t)[:MAX_ID_CHARS] for t in pattern.tests[:MAX_TESTS_PER_PHASE]],
+            "phases": list(pattern.phase_ids),
+            "five_whys_url": five_whys.get(pattern.key),
+        }
+        for pattern in failure_patterns(report)[:MAX_PATTERNS]
+    ]
+
+
+def _test(test: Any, scrub: Scrub) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "id": scrub(test.node_id)[:MAX_ID_CHARS],
+        "outcome": test.outcome.value,
+        "duration": round(test.duration, 3),
+    }
+    if test.is_failure and test.message:
+        entry["message"] = scrub(test.message)[:MAX_MESSAGE_CHARS]
+    attempts = getattr(test, "attempts", None)  # retries: a test that failed, then passed
+    if getattr(test, "flaky", False):
+        entry["flaky"] = True
+        entry["attempts"] = attempts if isinstance(attempts, int) else None
+    return entry
