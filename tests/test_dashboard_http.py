@@ -203,3 +203,23 @@ def test_manifest_sends_sign_in_back_to_the_dashboard():
     manifest = yaml.safe_load((Path(__file__).parents[1] / "app.yaml").read_text())
     assert all(url.endswith("/auth/callback") for url in manifest["callback_urls"])
     assert manifest["request_oauth_on_install"] is False
+
+
+def test_environment_queue_shows_the_holder_and_the_waiters_in_order(web, github):
+    from bot.state.env_lock import EnvironmentLock
+
+    client, records = web
+    runs = [make_run(records, "acme/app", pr_number=n, environment="staging") for n in (11, 12, 13)]
+    client_redis = records._redis  # the same Redis the page reads
+    for run in runs:
+        EnvironmentLock(client_redis, "acme/app", "staging", run.run_id).join()
+    assert (
+        EnvironmentLock(client_redis, "acme/app", "staging", runs[0].run_id).try_acquire().holding
+    )
+    sign_in(client, github, "octocat")
+    page = client.get("/").text
+    queue = page[page.index('id="environments"') :]
+    holder_at, first_at, second_at = (queue.index(f"acme/app#{n} at") for n in (11, 12, 13))
+    assert holder_at < first_at < second_at
+    row = queue[queue.index("<td>staging</td>") :]
+    assert f'href="/runs/{runs[0].run_id}"' in row.split("</td>")[1]  # the holder's cell
