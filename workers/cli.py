@@ -20,6 +20,8 @@ from rich.text import Text
 
 from bot.core import plan as plan_mod
 from bot.core.report.check_output import render_check_output
+from bot.core.report.facts import at_risk_dollars, failure_patterns, results_words
+from bot.core.report.five_whys import render_five_whys_issue
 from bot.core.report.pr_comment import render_pr_comment
 from bot.core.results import Conclusion, PhaseStatus, PhaseVerdict, RunReport
 from workers.engine import executor
@@ -61,6 +63,8 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     console = Console(highlight=False)
+    if not console.is_terminal:  # a pipe or a file: never crop the table to 80 columns
+        console = Console(highlight=False, width=max(console.width, 200))
     if args.command == "validate":
         return validate(args.file, console)
     return run_locally(args, console)
@@ -198,7 +202,9 @@ class _LiveView:
 def results_table(report: RunReport) -> Table:
     table = Table(title=report.check_name, title_justify="left")
     table.add_column("Phase", min_width=12)
-    for column in ("Passed", "Pass rate", "p95", "Duration"):
+    table.add_column("Passed", no_wrap=True)
+    table.add_column("Results")
+    for column in ("Pass rate", "p95", "Duration"):
         table.add_column(column, no_wrap=True)
     table.add_column("Status")
     table.add_column("MRR at risk", justify="right")
@@ -209,11 +215,12 @@ def results_table(report: RunReport) -> Table:
                 (phase.phase_id, "bold"), f" {phase.name}" * (phase.name != phase.phase_id)
             ),
             f"{phase.passed}/{phase.total}" if _ran(phase) else "-",
+            results_words(phase) if _ran(phase) else "-",
             f"{phase.pass_rate:.1%}" if phase.pass_rate is not None else "-",
             f"{phase.p95_seconds:.2f} s" if phase.p95_seconds is not None else "-",
             f"{phase.duration_seconds:.1f} s" if phase.duration_seconds else "-",
             Text(label, style=style),
-            f"${phase.mrr_at_risk:,}",
+            "-" if (dollars := at_risk_dollars(phase)) is None else f"${dollars:,}",
         )
     return table
 
@@ -250,7 +257,13 @@ def _write_markdown(report: RunReport, out: Path, console: Console) -> None:
     summary = f"# {output.title}\n\n{output.summary}\n\n{output.text or ''}".rstrip() + "\n"
     (out / "check_summary.md").write_text(summary, encoding="utf-8")
     (out / "pr_comment.md").write_text(render_pr_comment(report, {}), encoding="utf-8")
-    _say(console, f"wrote {out / 'check_summary.md'} and {out / 'pr_comment.md'}")
+    written = [out / "check_summary.md", out / "pr_comment.md"]
+    for index, pattern in enumerate(failure_patterns(report), start=1):
+        title, body = render_five_whys_issue(pattern, report)
+        path = out / f"five_whys_{index}.md"
+        path.write_text(f"# {title}\n\n{body}", encoding="utf-8")
+        written.append(path)
+    _say(console, "wrote " + ", ".join(str(p) for p in written))
 
 
 if __name__ == "__main__":

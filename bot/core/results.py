@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -11,11 +12,47 @@ class Outcome(StrEnum):
     FAILED = "failed"
     ERROR = "error"
     SKIPPED = "skipped"
+    XFAILED = "xfailed"
+    XPASSED = "xpassed"
+
+
+# pytest's own summary words, in its order ("1 failed, 2 passed, 1 skipped, 1 xfailed, 1 error").
+COUNT_WORDS = ("failed", "passed", "skipped", "xfailed", "xpassed", "errors")
+
+
+def summary_line(counts: Mapping[str, int]) -> str:
+    """pytest's way: "1 failed, 2 passed, 3 skipped" (only the non-zero ones, in its order)."""
+    words = {"errors": "error"}
+    parts = []
+    for word in COUNT_WORDS:
+        n = counts.get(word, 0)
+        if n:
+            name = words.get(word, word)
+            parts.append(f"{n} {name}{'s' if name == 'error' and n != 1 else ''}")
+    return ", ".join(parts)
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One traceback entry: a path (relative when inside the checkout), 1-based line, function."""
+
+    path: str
+    line: int
+    function: str = ""
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One run of a test: the phase's own run, or a retry alone."""
+
+    outcome: Outcome
+    duration: float
+    message: str = ""
 
 
 @dataclass(frozen=True)
 class TestResult:
-    """One pytest test case as read from JUnit XML."""
+    """One pytest test case, from the bot's result stream (or JUnit XML)."""
 
     __test__ = False  # not a pytest test class
 
@@ -26,10 +63,21 @@ class TestResult:
     line: int | None = None
     message: str = ""
     traceback: str = ""
+    frames: tuple[Frame, ...] = ()  # the whole traceback, never cut
+    attempts: tuple[Attempt, ...] = ()  # with retries: every run, the first one first
 
     @property
     def is_failure(self) -> bool:
         return self.outcome in (Outcome.FAILED, Outcome.ERROR)
+
+    @property
+    def flaky(self) -> bool:
+        """Failed, then passed on a retry."""
+        return (
+            len(self.attempts) > 1
+            and self.attempts[0].outcome in (Outcome.FAILED, Outcome.ERROR)
+            and self.attempts[-1].outcome is Outcome.PASSED
+        )
 
 
 class PhaseStatus(StrEnum):
@@ -58,11 +106,27 @@ class PhaseVerdict:
     failed: int = 0
     errors: int = 0
     skipped: int = 0
+    xfailed: int = 0
+    xpassed: int = 0
+    flaky_count: int = 0  # flaky tests, whichever way the plan's `flaky` policy counts them
     pass_rate: float | None = None
     p95_seconds: float | None = None
     duration_seconds: float = 0.0
     reasons: tuple[str, ...] = ()
     tests: tuple[TestResult, ...] = ()
+    running: str | None = None  # the test that was running when the phase was stopped
+    output_tail: str = ""  # pytest's last output, kept when the session did not end normally
+    carried_over: bool = False  # `rerun-failed`: this phase's result comes from the earlier run
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """pytest's summary counts, in pytest's words."""
+        values = (self.failed, self.passed, self.skipped, self.xfailed, self.xpassed, self.errors)
+        return dict(zip(COUNT_WORDS, values, strict=True))
+
+    @property
+    def flaky_tests(self) -> tuple[TestResult, ...]:
+        return tuple(t for t in self.tests if t.flaky)
 
     @property
     def total(self) -> int:

@@ -138,3 +138,44 @@ def test_installed_script_exit_code(checkout: Path) -> None:
         env=dict(os.environ),
     )
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_table_is_whole_when_not_a_terminal_and_mrr_matches_the_markdown(
+    checkout: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("COLUMNS")
+    out_dir = checkout / "out"
+    code, out = run_cli(capsys, "run", "--dir", str(checkout), "--out", str(out_dir))
+    assert code == 1
+    [good_row] = [ln for ln in out.splitlines() if "Good phase" in ln]
+    [bad_row] = [ln for ln in out.splitlines() if "Bad phase" in ln]
+    assert "MRR at risk" in out
+    assert good_row.rstrip(" │|").endswith("$0")  # passed: nothing at risk, as the markdown says
+    assert bad_row.rstrip(" │|").endswith("$2,500")
+    assert "1 failed" in bad_row and "1 passed" in good_row
+    comment = (out_dir / "pr_comment.md").read_text()
+    assert "| $0 |" in comment and "| $2,500 |" in comment
+    assert "(empty)" not in comment  # no commit locally: no "Commit (empty)"
+
+
+def test_out_holds_one_five_whys_file_per_pattern(
+    checkout: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out_dir = checkout / "out"
+    run_cli(capsys, "run", "--dir", str(checkout), "--out", str(out_dir))
+    [five_whys] = sorted(out_dir.glob("five_whys_*.md"))
+    text = five_whys.read_text()
+    assert text.startswith("# Five whys: AssertionError: assert 'HTTP 500' == 'HTTP 200'\n")
+    assert "<S>" not in text.splitlines()[0]
+
+
+def test_green_comment_does_not_promise_annotations(
+    checkout: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out_dir = checkout / "out"
+    code, _ = run_cli(
+        capsys, "run", "--dir", str(checkout), "--phase", "good", "--out", str(out_dir)
+    )
+    assert code == 0
+    assert "annotated" not in (out_dir / "pr_comment.md").read_text()
+    assert not list(out_dir.glob("five_whys_*.md"))

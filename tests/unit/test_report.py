@@ -374,7 +374,7 @@ def test_tables_keep_their_columns() -> None:
             while tokens[j].type != "tr_close":
                 cells += tokens[j].type in ("td_open", "th_open")
                 j += 1
-    assert rows == 5 and cells == 5 * 7
+    assert rows == 5 and cells == 5 * 8
 
 
 @pytest.mark.parametrize(

@@ -109,7 +109,12 @@ def one_of_each(tmp_path_factory: pytest.TempPathFactory) -> tuple[RunReport, li
             ["pass rate 75.0% is below the required 100.0%"],
         ),
         ("slow", PhaseStatus.FAILED, (1, 0, 0), ["p95 0.6. s exceeds 0.30 s"]),
-        ("collection", PhaseStatus.FAILED, (0, 0, 0), ["collection error in tests/test_syntax.py"]),
+        (
+            "collection",
+            PhaseStatus.FAILED,
+            (0, 0, 1),
+            ["collection error in tests/test_syntax.py: .*SyntaxError.*"],
+        ),
         (
             "interrupted",
             PhaseStatus.FAILED,

@@ -209,7 +209,8 @@ def test_cluster_orders_biggest_first_and_fills_fields() -> None:
     assert top.tests == ("tests/e2e/test_api.py::test_a", "tests/e2e/test_api.py::test_b")
     assert top.example_message == "TimeoutError: waited 5s"
     assert top.example_traceback == tb
-    assert top.key == signature_key(top.signature)
+    assert top.key == signature_key(top.signature, "tests/e2e/test_api.py")
+    assert top.short == "TimeoutError: waited 5s"  # a real message, no placeholders
     assert len(top.key) == 12 and int(top.key, 16) >= 0
 
 

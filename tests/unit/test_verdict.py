@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.core.plan import Criteria, Phase
-from bot.core.results import Conclusion, Outcome, PhaseStatus, PhaseVerdict, TestResult
+from bot.core.results import COUNT_WORDS, Conclusion, Outcome, PhaseStatus, PhaseVerdict, TestResult
 from workers.engine import verdict
 
 P, F, E, S = Outcome.PASSED, Outcome.FAILED, Outcome.ERROR, Outcome.SKIPPED
@@ -59,12 +59,36 @@ COLLECTION_ERROR = TestResult("tests/x.py", E, 0.0, file="tests/x.py", message="
         ),
         ("skipped do not count", {}, results_of(P, S, S), {}, PhaseStatus.PASSED, []),
         (
+            "xfailed and xpassed do not count",
+            {},
+            results_of(P, Outcome.XFAILED, Outcome.XPASSED),
+            {},
+            PhaseStatus.PASSED,
+            [],
+        ),
+        (
+            "pytest's own counts win over one outcome per test",
+            {},
+            results_of(P),
+            {"counts": {**dict.fromkeys(COUNT_WORDS, 0), "passed": 1, "errors": 1}},
+            PhaseStatus.FAILED,
+            ["pass rate 50.0% is below the required 100.0%"],
+        ),
+        (
+            "only skipped and xfailed",
+            {},
+            results_of(S, Outcome.XFAILED),
+            {},
+            PhaseStatus.FAILED,
+            ["1 skipped, 1 xfailed, no test passed or failed"],
+        ),
+        (
             "only skipped: nothing ran",
             {},
             results_of(S, S),
             {},
             PhaseStatus.FAILED,
-            ["no tests ran"],
+            ["2 skipped, no test passed or failed"],
         ),
         ("no tests at all", {}, [], {}, PhaseStatus.FAILED, ["no tests ran"]),
         (
@@ -113,7 +137,7 @@ COLLECTION_ERROR = TestResult("tests/x.py", E, 0.0, file="tests/x.py", message="
             results_of(P),
             {"collection_errors": [COLLECTION_ERROR]},
             PhaseStatus.FAILED,
-            ["collection error in tests/x.py"],
+            ["collection error in tests/x.py: collection failure"],
         ),
         (
             "interrupted session",
@@ -159,7 +183,8 @@ def test_verdict_carries_counts_and_phase_facts() -> None:
         duration_seconds=4.2,
         collection_errors=[COLLECTION_ERROR],
     )
-    assert (judged.passed, judged.failed, judged.errors, judged.skipped) == (2, 1, 1, 1)
+    # pytest's summary counts the collection error among the errors; the rate leaves it out
+    assert (judged.passed, judged.failed, judged.errors, judged.skipped) == (2, 1, 2, 1)
     assert judged.pass_rate == pytest.approx(2 / 4)
     assert (judged.phase_id, judged.name, judged.mrr_at_risk) == ("auth", "Core auth", 120000)
     assert judged.duration_seconds == 4.2

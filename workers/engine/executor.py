@@ -5,9 +5,11 @@ Shared by the Celery worker and the `golden-path` CLI; everything it touches is 
 from __future__ import annotations
 
 import dataclasses
+import os
+import shutil
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +21,7 @@ from bot.core.results import (
     RunReport,
     StepResult,
 )
-from workers.engine import junit, processes, verdict
+from workers.engine import processes, session, verdict
 
 # The only variables a test process inherits from the worker (plus `env` and `pass_env`).
 BASE_ENV_NAMES = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR", "TZ", "VIRTUAL_ENV")
@@ -241,67 +243,61 @@ def _run_phases(run: _Execution, phases: list[Phase], python: str) -> None:
 
 
 def _run_phase(run: _Execution, phase: Phase, python: str) -> PhaseVerdict:
-    junit_path = run.artifacts / f"junit-{phase.id}.xml"
-    junit_path.unlink(missing_ok=True)
+    files = _PhaseFiles(run.artifacts, phase.id)
     seconds, deadline_bound = _limit(run, phase.timeout_minutes)
     outcome = processes.supervise(
-        pytest_argv(python, phase, junit_path),
+        pytest_argv(python, phase.suites, files.junit, files.stream),
         cwd=run.checkout,
-        env=run.env,
+        env=plugin_env(run.env, run.artifacts),
         timeout_seconds=seconds,
-        log_path=run.artifacts / f"pytest-{phase.id}.log",
+        log_path=files.log,
         should_stop=run.should_stop,
     )
     if outcome.stopped_reason:
         run.cancelled, run.problem = True, outcome.stopped_reason
         return _placeholder(phase, PhaseStatus.NOT_RUN, f"stopped: {outcome.stopped_reason}")
+    judged = session.judge_session(phase, outcome, files, checkout=run.checkout)
     if outcome.timed_out and deadline_bound:
         run.timed_out = True
         run.problem = f"the run's timeout was reached during phase '{phase.id}'"
-        return dataclasses.replace(
-            _placeholder(phase, PhaseStatus.TIMED_OUT, "stopped by the run's timeout"),
-            duration_seconds=outcome.duration_seconds,
-        )
-    summary, report_problem = _read_junit(junit_path)
-    problem = None
-    if outcome.start_error:
-        problem = f"could not start pytest: {outcome.start_error}"
-    elif not outcome.timed_out and not summary.collection_errors:
-        problem = verdict.pytest_problem(outcome.exit_code, outcome.output_tail)
-        problem = problem or (report_problem if outcome.exit_code not in (0, 1, 5) else None)
-    return verdict.judge(
-        phase,
-        summary.tests,
-        duration_seconds=outcome.duration_seconds,
-        timed_out=outcome.timed_out,
-        collection_errors=summary.collection_errors,
-        session_problem=problem,
-    )
+        reasons = ("stopped by the run's timeout", *judged.reasons[1:])
+        return dataclasses.replace(judged, reasons=reasons)
+    return judged
 
 
-def pytest_argv(python: str, phase: Phase, junit_path: Path) -> list[str]:
+_PhaseFiles = session.PhaseFiles
+PLUGIN = Path(__file__).with_name("plugin") / "golden_path_stream.py"
+
+
+def plugin_env(env: Mapping[str, str], artifacts: Path) -> dict[str, str]:
+    """The test environment with the bot's pytest plugin importable. The plugin is copied into
+    the run's output folder, the one place besides the checkout a sandboxed test can see."""
+    folder = artifacts / "plugin"
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(PLUGIN, folder / PLUGIN.name)
+    existing = env.get("PYTHONPATH")
+    return {**env, "PYTHONPATH": f"{folder}{os.pathsep}{existing}" if existing else str(folder)}
+
+
+def pytest_argv(
+    python: str, suites: Sequence[str], junit_path: Path, stream_path: Path
+) -> list[str]:
     return [
         python,
         "-m",
         "pytest",
-        *phase.suites,
+        *suites,
         "--junitxml",
         str(junit_path),
         "-o",
         "junit_family=xunit1",
         "-p",
         "no:cacheprovider",
+        "-p",
+        "golden_path_stream",
+        f"--golden-path-stream={stream_path}",
         "-q",
     ]
-
-
-def _read_junit(path: Path) -> tuple[junit.JunitSummary, str | None]:
-    try:
-        return junit.parse(path.read_text(encoding="utf-8", errors="replace")), None
-    except FileNotFoundError:
-        return junit.JunitSummary(()), "pytest wrote no JUnit report"
-    except junit.JunitError as exc:
-        return junit.JunitSummary(()), str(exc)
 
 
 def _mark_rest(run: _Execution, reason: str) -> None:

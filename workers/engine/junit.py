@@ -58,7 +58,7 @@ def _is_collection_error(case: ET.Element) -> bool:
 def _result(case: ET.Element) -> TestResult:
     outcome, detail = _outcome(case)
     file = case.get("file") or None
-    traceback = _excerpt(detail.text or "") if detail is not None else ""
+    traceback = excerpt(detail.text or "") if detail is not None else ""
     return TestResult(
         node_id=node_id(case.get("classname", ""), case.get("name", ""), file),
         outcome=outcome,
@@ -125,7 +125,7 @@ def _message(detail: ET.Element) -> str:
     message = detail.get("message") or ""
     if message == COLLECTION_FAILURE:
         e_lines = [ln[1:].strip() for ln in (detail.text or "").splitlines() if ln.startswith("E ")]
-        message = f"{COLLECTION_FAILURE}: {e_lines[-1]}" if e_lines else message
+        message = e_lines[-1] if e_lines else message
     elif _SETUP_PREFIX.match(message) or not message.strip():
         # "failed on setup with "file ..., line 10": the first `E ` line says more.
         e_line = next(
@@ -137,14 +137,14 @@ def _message(detail: ET.Element) -> str:
     return _bounded(first, MAX_MESSAGE_CHARS)
 
 
-def _excerpt(text: str) -> str:
+def excerpt(text: str) -> str:
     lines = text.rstrip().splitlines()
     if len(lines) > MAX_TRACEBACK_LINES:
         lines = ["...", *lines[-MAX_TRACEBACK_LINES:]]
-    excerpt = "\n".join(lines)
-    if len(excerpt) > MAX_TRACEBACK_CHARS:
-        excerpt = "..." + excerpt[-(MAX_TRACEBACK_CHARS - 3) :]
-    return excerpt
+    text = "\n".join(lines)
+    if len(text) > MAX_TRACEBACK_CHARS:
+        text = "..." + text[-(MAX_TRACEBACK_CHARS - 3) :]
+    return text
 
 
 def _bounded(text: str, limit: int) -> str:

@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from bot.core.plan import Phase
-from bot.core.results import Conclusion, Outcome, PhaseStatus, PhaseVerdict, TestResult
+from bot.core.results import (
+    COUNT_WORDS,
+    Conclusion,
+    Outcome,
+    PhaseStatus,
+    PhaseVerdict,
+    TestResult,
+    summary_line,
+)
 
 # pytest's exit codes (`pytest.ExitCode`) that say the session itself did not finish normally.
 _EXIT_MEANINGS = {
@@ -36,18 +44,23 @@ def judge(
     timed_out: bool = False,
     collection_errors: Sequence[TestResult] = (),
     session_problem: str | None = None,
+    counts: Mapping[str, int] | None = None,
+    running: str | None = None,
+    output_tail: str = "",
 ) -> PhaseVerdict:
     """Judge a finished (or killed) phase.
 
-    A collection error is a reason of its own, not a test: it is kept in `tests` (so it is
-    annotated and grouped like a failure) but does not count toward the pass rate."""
+    `counts` are pytest's own summary counts (a collection error is one of its errors); without
+    them they are counted from the tests. A collection error is a reason of its own: it is kept
+    in `tests` (so it is annotated and grouped like a failure)."""
     everything = (*tests, *collection_errors)
-    counts = {o: sum(1 for t in tests if t.outcome is o) for o in Outcome}
-    ran = counts[Outcome.PASSED] + counts[Outcome.FAILED] + counts[Outcome.ERROR]
-    pass_rate = counts[Outcome.PASSED] / ran if ran else None
+    counted = dict(counts) if counts is not None else count(tests, collection_errors)
+    # pytest counts a collection error among its errors; the pass rate is about tests.
+    ran = counted["passed"] + counted["failed"] + counted["errors"] - len(collection_errors)
+    pass_rate = counted["passed"] / ran if ran > 0 else None
     slowest = p95(t.duration for t in tests if t.outcome is not Outcome.SKIPPED)
     reasons = _reasons(
-        phase, ran, pass_rate, slowest, timed_out, collection_errors, session_problem
+        phase, counted, pass_rate, slowest, timed_out, collection_errors, session_problem
     )
     if timed_out:
         status = PhaseStatus.TIMED_OUT
@@ -58,21 +71,47 @@ def judge(
         name=phase.title,
         mrr_at_risk=phase.mrr_at_risk,
         status=status,
-        passed=counts[Outcome.PASSED],
-        failed=counts[Outcome.FAILED],
-        errors=counts[Outcome.ERROR],
-        skipped=counts[Outcome.SKIPPED],
+        passed=counted["passed"],
+        failed=counted["failed"],
+        errors=counted["errors"],
+        skipped=counted["skipped"],
+        xfailed=counted["xfailed"],
+        xpassed=counted["xpassed"],
+        flaky_count=sum(1 for t in tests if t.flaky),
         pass_rate=pass_rate,
         p95_seconds=slowest,
         duration_seconds=duration_seconds,
         reasons=tuple(reasons),
         tests=everything,
+        running=running,
+        output_tail=output_tail,
     )
+
+
+_WORD_OF = {
+    Outcome.PASSED: "passed",
+    Outcome.FAILED: "failed",
+    Outcome.ERROR: "errors",
+    Outcome.SKIPPED: "skipped",
+    Outcome.XFAILED: "xfailed",
+    Outcome.XPASSED: "xpassed",
+}
+
+
+def count(
+    tests: Sequence[TestResult], collection_errors: Sequence[TestResult] = ()
+) -> dict[str, int]:
+    """Summary counts from one outcome per test (when pytest's own are not known)."""
+    counted = dict.fromkeys(COUNT_WORDS, 0)
+    for test in tests:
+        counted[_WORD_OF[test.outcome]] += 1
+    counted["errors"] += len(collection_errors)
+    return counted
 
 
 def _reasons(
     phase: Phase,
-    ran: int,
+    counted: Mapping[str, int],
     pass_rate: float | None,
     slowest: float | None,
     timed_out: bool,
@@ -80,13 +119,20 @@ def _reasons(
     session_problem: str | None,
 ) -> list[str]:
     reasons: list[str] = []
+    ran = counted["passed"] + counted["failed"] + counted["errors"] - len(collection_errors)
     if timed_out:
         reasons.append(f"timed out after {minutes_text(phase.timeout_minutes)}")
-    reasons.extend(f"collection error in {e.file or e.node_id}" for e in collection_errors)
+    reasons.extend(
+        f"collection error in {e.file or e.node_id}: {e.message}"
+        if e.message
+        else f"collection error in {e.file or e.node_id}"
+        for e in collection_errors
+    )
     if session_problem:
         reasons.append(session_problem)
-    if ran == 0 and not (timed_out or session_problem or collection_errors):
-        reasons.append("no tests ran")
+    if ran <= 0 and not (timed_out or session_problem or collection_errors):
+        others = summary_line(counted)
+        reasons.append(f"{others}, no test passed or failed" if others else "no tests ran")
     required = phase.criteria.min_pass_rate
     if pass_rate is not None and pass_rate < required:
         shown, wanted = percent_pair(pass_rate, required)

@@ -92,7 +92,7 @@ def _failure_item(test: TestResult) -> dict[str, Any]:
 
 
 def _text(report: RunReport) -> str:
-    phases = [p for p in report.phases if p.failures or p in report.failed_phases]
+    phases = [p for p in report.phases if p.failures or p in report.failed_phases or p.flaky_tests]
     total = sum(len(p.failures) for p in phases)
     setup = [
         {"name": s.name, "reason": s.reason, "output": cut_chars(s.output_tail, 8_000, keep="tail")}
@@ -114,6 +114,8 @@ def _text(report: RunReport) -> str:
                     "reasons": list(phase.reasons),
                     "failures": [_failure_item(t) for t in shown],
                     "omitted": len(phase.failures) - len(shown),
+                    "running": phase.running or "",
+                    "output": cut_chars(phase.output_tail.strip(), 8_000, keep="tail"),
                 }
             )
         return render_template(

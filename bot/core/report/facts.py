@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.core.report.markdown import oneline, url
-from bot.core.results import Conclusion, PhaseStatus, PhaseVerdict, RunReport
+from bot.core.results import Conclusion, PhaseStatus, PhaseVerdict, RunReport, summary_line
 from bot.core.signatures import FailurePattern, cluster
 
 PR_COMMENT_MARKER = "<!-- golden-path:pr-comment -->"
@@ -72,6 +72,13 @@ def _at_risk(phase: PhaseVerdict) -> bool:
     return phase.status not in (PhaseStatus.PASSED, PhaseStatus.NOT_SELECTED)
 
 
+def at_risk_dollars(phase: PhaseVerdict) -> int | None:
+    """The MRR a phase puts at risk: its MRR unless it passed; None when it was not selected."""
+    if phase.status is PhaseStatus.NOT_SELECTED:
+        return None
+    return phase.mrr_at_risk if _at_risk(phase) else 0
+
+
 def _row(phase: PhaseVerdict) -> dict[str, Any]:
     emoji, word = STATUS[phase.status]
     ran = phase.status in (*_FINISHED, PhaseStatus.RUNNING) or phase.total > 0
@@ -79,14 +86,24 @@ def _row(phase: PhaseVerdict) -> dict[str, Any]:
         "id": phase.phase_id,
         "name": phase.name or phase.phase_id,
         "tests": f"{phase.passed}/{phase.total}" if ran else "—",
+        "results": results_words(phase) if ran else "—",
         "pass_rate": "—" if phase.pass_rate is None else f"{phase.pass_rate * 100:.1f}%",
         "p95": seconds(phase.p95_seconds),
         "duration": seconds(phase.duration_seconds) if ran else "—",
         "status": f"{emoji} {word}",
-        "mrr": money(phase.mrr_at_risk if _at_risk(phase) else 0)
-        if phase.status is not PhaseStatus.NOT_SELECTED
-        else "—",
+        "mrr": "—" if (dollars := at_risk_dollars(phase)) is None else money(dollars),
     }
+
+
+def results_words(phase: PhaseVerdict) -> str:
+    """pytest's own summary ("1 failed, 2 passed, 3 skipped"), flaky tests apart, and what was
+    running when the phase was stopped."""
+    words = summary_line(phase.counts) or "no tests"
+    if phase.flaky_count:
+        words += f" ({phase.flaky_count} flaky)"
+    if phase.carried_over:
+        words += " (carried over)"
+    return words
 
 
 def recommendation(report: RunReport) -> str:

@@ -32,6 +32,7 @@ def render_pr_comment(report: RunReport, five_whys_links: Mapping[str, str]) -> 
             table=table(report),
             patterns=items[:k],
             patterns_omitted=len(items) - k,
+            annotated=any(p.failures for p in report.phases),
         )
 
     return fit(render, min(len(items), MAX_PATTERNS_LISTED), MAX_BODY_CHARS)

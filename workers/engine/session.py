@@ -1,0 +1,143 @@
+"""One finished (or killed) pytest session to a `PhaseVerdict`: the result stream first (it
+survives kills and crashes), JUnit XML when there is no stream, pytest's own output for what
+neither holds (a conftest that could not be imported, the last words of a crash)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.core.plan import Phase
+from bot.core.results import PhaseVerdict, TestResult
+from workers.engine import abnormal, junit, processes, stream, verdict
+from workers.engine.processes import ProcessOutcome
+
+
+@dataclass(frozen=True)
+class PhaseFiles:
+    """Where a phase's pytest writes: JUnit XML, the result stream, the output log."""
+
+    junit: Path
+    stream: Path
+    log: Path
+
+    def __init__(self, artifacts: Path, name: str):
+        object.__setattr__(self, "junit", artifacts / f"junit-{name}.xml")
+        object.__setattr__(self, "stream", artifacts / f"results-{name}.jsonl")
+        object.__setattr__(self, "log", artifacts / f"pytest-{name}.log")
+        for path in (self.junit, self.stream):
+            path.unlink(missing_ok=True)
+
+
+@dataclass(frozen=True)
+class Session:
+    """What one pytest process reported, however it ended."""
+
+    tests: tuple[TestResult, ...]
+    collection_errors: tuple[TestResult, ...]
+    counts: dict[str, int] | None
+    running: str | None
+    problem: str | None
+    abnormal: bool
+    output: str
+
+
+def read_session(outcome: ProcessOutcome, files: PhaseFiles, *, checkout: Path) -> Session:
+    """The results of one pytest process, with the running test and the reason it ended early."""
+    found = _read_stream(files.stream)
+    conftest = abnormal.conftest_errors(outcome.output_tail, str(checkout))
+    if found is None:
+        return _from_junit(outcome, files, conftest)
+    tests, counts = list(found.tests), dict(found.counts)
+    counts["errors"] += len(conftest)
+    ended_early = not found.finished and not outcome.start_error
+    problem = None
+    output = outcome.output_tail
+    if found.last_output:
+        output = (
+            f"{output.rstrip()}\n--- captured output of {found.running} ---\n{found.last_output}"
+        )
+    if found.running and ended_early:
+        why = (
+            "the phase's timeout stopped it during this test"
+            if outcome.timed_out
+            else f"the test process ended (exit code {outcome.exit_code}) during this test"
+        )
+        tests.append(abnormal.crashed_test(found.running, why, output))
+        counts["errors"] += 1
+    if outcome.start_error:
+        problem = f"could not start pytest: {outcome.start_error}"
+    elif ended_early and not outcome.timed_out:
+        during = f" while running {found.running}" if found.running else ""
+        problem = (
+            f"pytest ended before finishing its session (exit code {outcome.exit_code}){during}"
+        )
+    elif not found.collection_errors and not conftest:
+        problem = verdict.pytest_problem(outcome.exit_code, outcome.output_tail)
+    return Session(
+        tests=tuple(tests),
+        collection_errors=(*found.collection_errors, *conftest),
+        counts=counts,
+        running=found.running if ended_early else None,
+        problem=problem,
+        abnormal=ended_early or bool(problem) or bool(conftest),
+        output=output[-processes.OUTPUT_TAIL_CHARS :],
+    )
+
+
+def _from_junit(
+    outcome: ProcessOutcome, files: PhaseFiles, conftest: tuple[TestResult, ...]
+) -> Session:
+    summary, report_problem = _read_junit(files.junit)
+    collection = (*summary.collection_errors, *conftest)
+    problem = None
+    if outcome.start_error:
+        problem = f"could not start pytest: {outcome.start_error}"
+    elif not outcome.timed_out and not collection:
+        problem = verdict.pytest_problem(outcome.exit_code, outcome.output_tail)
+        problem = problem or (report_problem if outcome.exit_code not in (0, 1, 5) else None)
+    return Session(
+        tests=summary.tests,
+        collection_errors=collection,
+        counts=None,
+        running=None,
+        problem=problem,
+        abnormal=bool(problem) or outcome.timed_out or bool(conftest),
+        output=outcome.output_tail,
+    )
+
+
+def judge_session(
+    phase: Phase, outcome: ProcessOutcome, files: PhaseFiles, *, checkout: Path
+) -> PhaseVerdict:
+    found = read_session(outcome, files, checkout=checkout)
+    return verdict.judge(
+        phase,
+        found.tests,
+        duration_seconds=outcome.duration_seconds,
+        timed_out=outcome.timed_out,
+        collection_errors=found.collection_errors,
+        session_problem=found.problem,
+        counts=found.counts,
+        running=found.running,
+        output_tail=found.output if found.abnormal or outcome.timed_out else "",
+    )
+
+
+def _read_stream(path: Path) -> stream.StreamSummary | None:
+    try:
+        with path.open("rb") as handle:
+            size = path.stat().st_size
+            handle.seek(max(0, size - stream.MAX_STREAM_BYTES))
+            return stream.parse(handle.read().decode("utf-8", errors="replace"))
+    except FileNotFoundError:
+        return None
+
+
+def _read_junit(path: Path) -> tuple[junit.JunitSummary, str | None]:
+    try:
+        return junit.parse(path.read_text(encoding="utf-8", errors="replace")), None
+    except FileNotFoundError:
+        return junit.JunitSummary(()), "pytest wrote no JUnit report"
+    except junit.JunitError as exc:
+        return junit.JunitSummary(()), str(exc)
