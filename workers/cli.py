@@ -20,10 +20,15 @@ from rich.text import Text
 
 from bot.core import plan as plan_mod
 from bot.core.report.check_output import render_check_output
-from bot.core.report.facts import at_risk_dollars, failure_patterns, results_words
+from bot.core.report.facts import (
+    at_risk_dollars,
+    attempts_text,
+    failure_patterns,
+    results_words,
+)
 from bot.core.report.five_whys import render_five_whys_issue
 from bot.core.report.pr_comment import render_pr_comment
-from bot.core.results import Conclusion, PhaseStatus, PhaseVerdict, RunReport
+from bot.core.results import Conclusion, Outcome, PhaseStatus, PhaseVerdict, RunReport
 from workers.engine import executor
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -242,6 +247,12 @@ def _footer(report: RunReport) -> Group:
         for failure in phase.failures[:10]:
             where = f"{failure.file}:{failure.line}" if failure.file else failure.node_id
             lines.append(Text(f"  ✗ {failure.node_id} ({where}): {failure.message}"))
+    for phase in report.phases:
+        for test in phase.flaky_tests:
+            counted = "passed" if test.outcome is Outcome.PASSED else "failed"
+            lines.append(
+                Text(f"  ~ flaky {test.node_id}: {attempts_text(test)} (counted as {counted})")
+            )
     lines.append(Text(f"Total MRR at risk: ${report.mrr_at_risk:,}", style="bold"))
     conclusion = report.conclusion.value if report.conclusion else "unknown"
     if report.conclusion is Conclusion.SUCCESS:

@@ -64,6 +64,13 @@ class FiveWhys(StrEnum):
     OFF = "off"
 
 
+class FlakyPolicy(StrEnum):
+    """How a test that failed, then passed on a retry, counts."""
+
+    FAIL = "fail"
+    PASS = "pass"
+
+
 class MergeQueue(StrEnum):
     REUSE = "reuse"
     RUN = "run"
@@ -89,6 +96,7 @@ class Phase(_Strict):
     name: StrictStr = ""
     mrr_at_risk: Annotated[StrictInt, Field(ge=0)] = 0
     timeout_minutes: PositiveMinutes = 15
+    retries: Annotated[StrictInt, Field(ge=0, le=3)] = 0
     suites: tuple[NonBlank, ...] = Field(min_length=1)
     criteria: Criteria = Criteria()
 
@@ -112,6 +120,7 @@ class Plan(_Strict):
     auto_run: StrictBool = False
     five_whys: FiveWhys = FiveWhys.ISSUE
     merge_queue: MergeQueue = MergeQueue.REUSE
+    flaky: FlakyPolicy = FlakyPolicy.FAIL
     python: NonBlank | None = None
     env: dict[EnvName, StrictStr] = Field(default_factory=dict)
     pass_env: tuple[EnvName, ...] = ()

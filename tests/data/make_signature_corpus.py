@@ -20,7 +20,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent / "signature_corpus"
 PLUGIN = Path(__file__).resolve().parents[2] / "workers" / "engine" / "plugin"
 
-LIBRARY = '''
+LIBRARY = """
 def split_lines(text):
     lines = text.split("\\n")
     if lines and lines[-1] == "":
@@ -48,11 +48,11 @@ def parse_config(text):
         key, value = line.split("=", 1)
         config[key.strip()] = value.strip()
     return config
-'''
-GOOD_MESSAGE = 'f"missing \'=\' on line {number}"'
+"""
+GOOD_MESSAGE = "f\"missing '=' on line {number}\""
 BAD_MESSAGE = 'f"line {number} has no equals sign"'
 
-TEXT_TESTS = '''
+TEXT_TESTS = """
 import pytest
 from textkit import count_lines, first_word, last_line, split_lines
 
@@ -82,8 +82,8 @@ def test_count(text, expected):
 @pytest.mark.parametrize("text", ["hello world", "single"])
 def test_first_word(text):
     assert first_word(text) == text.split()[0]
-'''
-CONFIG_TESTS = '''
+"""
+CONFIG_TESTS = """
 import pytest
 from textkit import parse_config
 
@@ -97,7 +97,7 @@ def test_error_names_the_problem(text):
     with pytest.raises(ValueError) as caught:
         parse_config(text)
     assert "missing '='" in str(caught.value)
-'''
+"""
 
 
 def run(newline: bool, message: bool, out: Path | None) -> set[str]:

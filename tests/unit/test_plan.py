@@ -20,6 +20,7 @@ FULL = textwrap.dedent(
     auto_run: true
     five_whys: comment
     merge_queue: run
+    flaky: pass
     python: python3.12
     env: {STAGING_URL: "https://staging.example.com", PORT: 8080, DEBUG: true}
     pass_env: [E2E_OAUTH_SIMULATION_KEY]
@@ -30,6 +31,7 @@ FULL = textwrap.dedent(
         name: Core authentication & session management
         mrr_at_risk: 120000
         timeout_minutes: 10
+        retries: 3
         suites: [tests/e2e/test_auth.py, "tests/e2e/test_login.py::test_ok"]
         criteria: {min_pass_rate: 0.95, max_p95_seconds: 2}
       - id: agent_run-2
@@ -55,6 +57,7 @@ def test_defaults_follow_the_contract() -> None:
     assert parsed.five_whys is FiveWhys.ISSUE
     assert parsed.merge_queue is MergeQueue.REUSE
     assert parsed.python is None
+    assert parsed.flaky is plan.FlakyPolicy.FAIL and parsed.phases[0].retries == 0
     assert parsed.env == {} and parsed.pass_env == () and parsed.setup == ()
     phase = parsed.phases[0]
     assert (phase.name, phase.mrr_at_risk, phase.timeout_minutes) == ("", 0, 15)
@@ -86,6 +89,7 @@ def test_every_key_is_read() -> None:
     assert auth.mrr_at_risk == 120000
     assert auth.suites == ("tests/e2e/test_auth.py", "tests/e2e/test_login.py::test_ok")
     assert auth.criteria.min_pass_rate == 0.95
+    assert auth.retries == 3 and parsed.flaky is plan.FlakyPolicy.PASS
     assert auth.criteria.max_p95_seconds == 2
     assert parsed.phase_ids == ("auth", "agent_run-2")
 
@@ -124,6 +128,22 @@ def test_every_key_is_read() -> None:
             [("setup[0].timeout_minutes", "Input should be greater than 0")],
         ),
         ("setup: [{name: s}]\n" + MINIMAL, [("setup[0].run", "required key is missing")]),
+        (
+            "phases: [{id: a, suites: [x], retries: 4}]",
+            [("phases[0].retries", "Input should be less than or equal to 3")],
+        ),
+        (
+            "phases: [{id: a, suites: [x], retries: -1}]",
+            [("phases[0].retries", "Input should be greater than or equal to 0")],
+        ),
+        (
+            "phases: [{id: a, suites: [x], retries: '2'}]",
+            [("phases[0].retries", "Input should be a valid integer (got '2')")],
+        ),
+        (
+            "flaky: maybe\n" + MINIMAL,
+            [("flaky", "Input should be 'fail' or 'pass' (got 'maybe')")],
+        ),
         (
             "phases: [{id: a, suites: [x], criteria: {min_pass_rate: 1.5}}]",
             [("phases[0].criteria.min_pass_rate", "Input should be less than or equal to 1")],

@@ -408,3 +408,51 @@ def test_md_neutralises() -> None:
 def test_links_only_http() -> None:
     assert url("javascript:alert(1)") == ""
     assert url("https://x.example/a b(c)") == "https://x.example/a%20b%28c%29"
+
+
+def _flaky_report(counted: Outcome) -> RunReport:
+    from bot.core.results import Attempt
+
+    flaky = TestResult(
+        "tests/e2e/test_ws.py::test_events",
+        counted,
+        1.2,
+        "tests/e2e/test_ws.py",
+        14,
+        "TimeoutError: websocket closed before agent_completed",
+        attempts=(Attempt(Outcome.FAILED, 1.2, "TimeoutError"), Attempt(Outcome.PASSED, 0.9)),
+    )
+    ok = TestResult("tests/e2e/test_ws.py::test_ok", Outcome.PASSED, 0.1)
+    phase = PhaseVerdict(
+        "ws", "Websocket events", 50_000,
+        PhaseStatus.PASSED if counted is Outcome.PASSED else PhaseStatus.FAILED,
+        passed=2 if counted is Outcome.PASSED else 1,
+        failed=0 if counted is Outcome.PASSED else 1,
+        flaky_count=1, pass_rate=1.0, tests=(ok, flaky),
+    )  # fmt: skip
+    conclusion = Conclusion.SUCCESS if counted is Outcome.PASSED else Conclusion.FAILURE
+    return RunReport("Golden Path P0", (phase,), conclusion, head_sha="abc1234", pr_number=5)
+
+
+@pytest.mark.parametrize(
+    ("counted", "level", "word"),
+    [(Outcome.PASSED, "warning", "passed"), (Outcome.FAILED, "failure", "failed")],
+)
+def test_flaky_tests_are_listed_apart_and_annotated(
+    counted: Outcome, level: str, word: str
+) -> None:
+    report = _flaky_report(counted)
+    out = render_check_output(report)
+    comment = render_pr_comment(report, {})
+    row = (
+        "| `tests/e2e/test_ws.py::test_events` | Websocket events "
+        f"| ❌ failed 1.20 s → ✅ passed 0.90 s | {word} |"
+    )
+    assert "**Flaky tests**" in out.summary and row in out.summary
+    assert "**Flaky tests**" in comment and row in comment
+    assert "1 flaky" in comment  # in the phase's results cell
+    [note] = out.annotations
+    assert note["annotation_level"] == level
+    assert note["title"] == "Flaky: tests/e2e/test_ws.py::test_events"
+    assert note["message"].startswith("Flaky: failed, then passed on a retry")
+    assert (note["path"], note["start_line"]) == ("tests/e2e/test_ws.py", 14)

@@ -5,8 +5,6 @@ Shared by the Celery worker and the `golden-path` CLI; everything it touches is 
 from __future__ import annotations
 
 import dataclasses
-import os
-import shutil
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -16,12 +14,15 @@ from typing import Any
 from bot.core.plan import RESERVED_ENV_NAMES, Phase, Plan, SetupStep
 from bot.core.results import (
     Conclusion,
+    Outcome,
     PhaseStatus,
     PhaseVerdict,
     RunReport,
     StepResult,
+    TestResult,
 )
-from workers.engine import processes, session, verdict
+from workers.engine import processes, retries, session, verdict
+from workers.engine.pytest_command import plugin_env, pytest_argv
 
 # The only variables a test process inherits from the worker (plus `env` and `pass_env`).
 BASE_ENV_NAMES = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR", "TZ", "VIRTUAL_ENV")
@@ -76,6 +77,7 @@ class _Execution:
     cancelled: bool = False
     timed_out: bool = False
     setup_failed: bool = False
+    retry_count: int = 0
 
     def remaining(self) -> float | None:
         return None if self.deadline is None else self.deadline - time.monotonic()
@@ -245,18 +247,25 @@ def _run_phases(run: _Execution, phases: list[Phase], python: str) -> None:
 def _run_phase(run: _Execution, phase: Phase, python: str) -> PhaseVerdict:
     files = _PhaseFiles(run.artifacts, phase.id)
     seconds, deadline_bound = _limit(run, phase.timeout_minutes)
-    outcome = processes.supervise(
-        pytest_argv(python, phase.suites, files.junit, files.stream),
-        cwd=run.checkout,
-        env=plugin_env(run.env, run.artifacts),
-        timeout_seconds=seconds,
-        log_path=files.log,
-        should_stop=run.should_stop,
-    )
+    started = time.monotonic()
+    outcome = _pytest(run, python, phase.suites, files, seconds)
     if outcome.stopped_reason:
         run.cancelled, run.problem = True, outcome.stopped_reason
         return _placeholder(phase, PhaseStatus.NOT_RUN, f"stopped: {outcome.stopped_reason}")
-    judged = session.judge_session(phase, outcome, files, checkout=run.checkout)
+    found = session.read_session(outcome, files, checkout=run.checkout)
+    if phase.retries and not outcome.timed_out:
+        tests = retries.retry_failures(
+            found.tests,
+            retries=phase.retries,
+            rerun=lambda node_id, left: _rerun(run, phase, python, node_id, left),
+            seconds_left=lambda: seconds - (time.monotonic() - started),
+        )
+        found = dataclasses.replace(found, tests=tests)
+        if run.cancelled:
+            return _placeholder(phase, PhaseStatus.NOT_RUN, f"stopped: {run.problem}")
+    tests, counts = retries.apply_policy(found.tests, found.counts, run.plan.flaky)
+    found = dataclasses.replace(found, tests=tests, counts=counts)
+    judged = session.judge(phase, found, outcome, duration_seconds=time.monotonic() - started)
     if outcome.timed_out and deadline_bound:
         run.timed_out = True
         run.problem = f"the run's timeout was reached during phase '{phase.id}'"
@@ -265,39 +274,35 @@ def _run_phase(run: _Execution, phase: Phase, python: str) -> PhaseVerdict:
     return judged
 
 
+def _pytest(
+    run: _Execution, python: str, suites: Sequence[str], files: session.PhaseFiles, seconds: float
+) -> processes.ProcessOutcome:
+    return processes.supervise(
+        pytest_argv(python, suites, files.junit, files.stream),
+        cwd=run.checkout,
+        env=plugin_env(run.env, run.artifacts),
+        timeout_seconds=seconds,
+        log_path=files.log,
+        should_stop=run.should_stop,
+    )
+
+
+def _rerun(run: _Execution, phase: Phase, python: str, node_id: str, seconds: float) -> TestResult:
+    """One failed test again, alone, in the same checkout and environment."""
+    run.retry_count += 1
+    files = _PhaseFiles(run.artifacts, f"{phase.id}-retry-{run.retry_count}")
+    outcome = _pytest(run, python, [node_id], files, seconds)
+    if outcome.stopped_reason:
+        run.cancelled, run.problem = True, outcome.stopped_reason
+    found = session.read_session(outcome, files, checkout=run.checkout)
+    same = [t for t in found.tests if t.node_id == node_id]
+    if same:
+        return same[0]
+    why = "timed out" if outcome.timed_out else found.problem or "the retry reported no result"
+    return TestResult(node_id, Outcome.ERROR, outcome.duration_seconds, message=why)
+
+
 _PhaseFiles = session.PhaseFiles
-PLUGIN = Path(__file__).with_name("plugin") / "golden_path_stream.py"
-
-
-def plugin_env(env: Mapping[str, str], artifacts: Path) -> dict[str, str]:
-    """The test environment with the bot's pytest plugin importable. The plugin is copied into
-    the run's output folder, the one place besides the checkout a sandboxed test can see."""
-    folder = artifacts / "plugin"
-    folder.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(PLUGIN, folder / PLUGIN.name)
-    existing = env.get("PYTHONPATH")
-    return {**env, "PYTHONPATH": f"{folder}{os.pathsep}{existing}" if existing else str(folder)}
-
-
-def pytest_argv(
-    python: str, suites: Sequence[str], junit_path: Path, stream_path: Path
-) -> list[str]:
-    return [
-        python,
-        "-m",
-        "pytest",
-        *suites,
-        "--junitxml",
-        str(junit_path),
-        "-o",
-        "junit_family=xunit1",
-        "-p",
-        "no:cacheprovider",
-        "-p",
-        "golden_path_stream",
-        f"--golden-path-stream={stream_path}",
-        "-q",
-    ]
 
 
 def _mark_rest(run: _Execution, reason: str) -> None:

@@ -107,14 +107,13 @@ def _from_junit(
     )
 
 
-def judge_session(
-    phase: Phase, outcome: ProcessOutcome, files: PhaseFiles, *, checkout: Path
+def judge(
+    phase: Phase, found: Session, outcome: ProcessOutcome, *, duration_seconds: float
 ) -> PhaseVerdict:
-    found = read_session(outcome, files, checkout=checkout)
     return verdict.judge(
         phase,
         found.tests,
-        duration_seconds=outcome.duration_seconds,
+        duration_seconds=duration_seconds,
         timed_out=outcome.timed_out,
         collection_errors=found.collection_errors,
         session_problem=found.problem,

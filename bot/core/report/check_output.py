@@ -7,8 +7,10 @@ from typing import Any
 
 from bot.core.report.facts import (
     STATUS,
+    attempts_text,
     failure_patterns,
     field_of,
+    flaky_items,
     pattern_item,
     plural,
     run_facts,
@@ -53,6 +55,7 @@ def render_check_output(report: RunReport) -> CheckOutput:
 
 def _summary(report: RunReport) -> str:
     patterns = [pattern_item(p, report) for p in failure_patterns(report)]
+    flaky = flaky_items(report)
     problems = list(report.plan_problems)
     setup = [
         {"name": s.name, "exit_code": s.exit_code, "reason": s.reason}
@@ -75,6 +78,8 @@ def _summary(report: RunReport) -> str:
             table=table(report, n_rows) if report.phases else None,
             patterns=patterns[:n_patterns],
             patterns_omitted=len(patterns) - n_patterns,
+            flaky=flaky[:MAX_LISTED],
+            flaky_omitted=max(0, len(flaky) - MAX_LISTED),
         )
 
     return fit(render, len(patterns) + len(problems) + len(report.phases), MAX_OUTPUT_CHARS)
@@ -88,6 +93,7 @@ def _failure_item(test: TestResult) -> dict[str, Any]:
         "message": cut_chars(message, EXCERPT_CHARS),
         "traceback": cut_chars(test.traceback.strip(), TRACEBACK_CHARS, keep="tail"),
         "where": f"{test.file}:{test.line}" if test.file and test.line else test.file or "",
+        "flaky": attempts_text(test) if test.flaky else "",
     }
 
 
@@ -129,7 +135,12 @@ def _text(report: RunReport) -> str:
 
 def annotations(report: RunReport) -> list[dict[str, Any]]:
     """One `failure` annotation per failed test at its file and line, within GitHub's limits."""
-    found = [_annotation(t) for p in report.phases for t in p.failures]
+    found = [
+        _annotation(t)
+        for p in report.phases
+        for t in p.tests
+        if t.is_failure or t.flaky  # a flaky test counted as passed is still marked
+    ]
     found.sort(key=lambda a: (a["path"], a["start_line"], a["title"]))
     return found[:MAX_ANNOTATIONS]
 
@@ -137,13 +148,18 @@ def annotations(report: RunReport) -> list[dict[str, Any]]:
 def _annotation(test: TestResult) -> dict[str, Any]:
     path = (test.file or test.node_id.split("::", 1)[0] or "unknown").lstrip("./") or "unknown"
     line = max(1, test.line or 1)
+    message = clean(test.message).strip() or "Test failed"
+    title = test.node_id
+    if test.flaky:
+        title = f"Flaky: {test.node_id}"
+        message = f"Flaky: failed, then passed on a retry ({attempts_text(test)}).\n{message}"
     item: dict[str, Any] = {
         "path": path,
         "start_line": line,
         "end_line": line,
-        "annotation_level": "failure",
-        "title": oneline(test.node_id, MAX_TITLE_CHARS),
-        "message": cut_bytes(clean(test.message).strip() or "Test failed", MAX_ANNOTATION_BYTES),
+        "annotation_level": "failure" if test.is_failure else "warning",
+        "title": oneline(title, MAX_TITLE_CHARS),
+        "message": cut_bytes(message, MAX_ANNOTATION_BYTES),
     }
     if test.traceback.strip():
         item["raw_details"] = cut_bytes(

@@ -6,7 +6,15 @@ from __future__ import annotations
 from typing import Any
 
 from bot.core.report.markdown import oneline, url
-from bot.core.results import Conclusion, PhaseStatus, PhaseVerdict, RunReport, summary_line
+from bot.core.results import (
+    Conclusion,
+    Outcome,
+    PhaseStatus,
+    PhaseVerdict,
+    RunReport,
+    TestResult,
+    summary_line,
+)
 from bot.core.signatures import FailurePattern, cluster
 
 PR_COMMENT_MARKER = "<!-- golden-path:pr-comment -->"
@@ -205,3 +213,26 @@ def run_facts(report: RunReport) -> dict[str, Any]:
 def field_of(obj: Any, name: str, default: Any = None) -> Any:
     found = getattr(obj, name, default) if obj is not None else default
     return getattr(found, "value", found)
+
+
+def attempts_text(test: TestResult) -> str:
+    """`❌ failed 1.20 s → ✅ passed 0.90 s`: every attempt of a retried test, in order."""
+    marks = {Outcome.PASSED: "✅", Outcome.FAILED: "❌", Outcome.ERROR: "💥"}
+    return " → ".join(
+        f"{marks.get(a.outcome, '❔')} {a.outcome.value} {seconds(a.duration)}"
+        for a in test.attempts
+    )
+
+
+def flaky_items(report: RunReport) -> list[dict[str, Any]]:
+    """Flaky tests (failed, then passed on a retry), listed apart with their attempts."""
+    return [
+        {
+            "node_id": test.node_id,
+            "phase": phase.name or phase.phase_id,
+            "attempts": attempts_text(test),
+            "counted": "passed" if test.outcome is Outcome.PASSED else "failed",
+        }
+        for phase in report.phases
+        for test in phase.flaky_tests
+    ]
