@@ -28,12 +28,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sandbox import webhooks
-from sandbox.stack import Stack, commit_all, wait_until
+from sandbox.stack import Stack, commit_all, pytest_pids, wait_until
 
 PLAN = """
 env:
   SLOW_SECONDS: "60"
-  PID_FILE: "{pid_file}"
+  RUN_MARKER: "{pid_file}"
 phases:
   - id: quick
     suites: [tests/test_quick.py]
@@ -48,8 +48,6 @@ import time
 
 
 def test_slow():
-    with open(os.environ["PID_FILE"], "w") as out:
-        out.write(str(os.getpid()))
     time.sleep(float(os.environ["SLOW_SECONDS"]))
 """
 
@@ -102,7 +100,7 @@ def one_sample(stack: Stack, index: int) -> dict[str, float]:
         return None
 
     check = wait_until(running, timeout=60, interval=0.01, what="the slow phase in progress")
-    pid = int(wait_until(lambda: pid_file.exists() and pid_file.read_text(), timeout=30))
+    [pid] = wait_until(lambda: pytest_pids(str(pid_file)), timeout=30, what="the slow pytest")
 
     (path / "README.md").write_text(f"push {index}\n")
     new = commit_all(path, "push")

@@ -36,6 +36,10 @@ class Settings(BaseSettings):
         validation_alias="GOLDEN_PATH_WORKDIR",
     )
     public_url: str | None = Field(default=None, validation_alias="GOLDEN_PATH_PUBLIC_URL")
+    # `bwrap`: setup and tests run isolated (contract §5.2); `none`: for one trusted repository.
+    sandbox: Literal["bwrap", "none"] = Field(
+        default="bwrap", validation_alias="GOLDEN_PATH_SANDBOX"
+    )
     # The reaper (Celery beat): how often it looks, and how old a running run's last heartbeat
     # may be before its worker counts as gone. Workers beat several times per staleness window.
     reap_interval_seconds: float = Field(

@@ -244,3 +244,23 @@ def commit_all(repo: Path, message: str, *, init: bool = False) -> str:
         ["git", "rev-parse", "HEAD"], cwd=repo, check=True, env=env, capture_output=True, text=True
     )
     return done.stdout.strip()
+
+
+def pytest_pids(marker: str) -> list[int]:
+    """Host pids of the pytest processes whose environment holds `RUN_MARKER=<marker>`.
+
+    A sandboxed test cannot write its pid anywhere the host test can read, and it only knows its
+    pid inside its own PID namespace; its environment, seen from the host, tells it apart."""
+    wanted = f"RUN_MARKER={marker}".encode()
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            environ = (proc / "environ").read_bytes().split(b"\0")
+            argv = (proc / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if wanted in environ and b"pytest" in argv and "python" in Path(argv[0].decode()).name:
+            found.append(int(proc.name))
+    return sorted(found)

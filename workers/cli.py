@@ -29,7 +29,7 @@ from bot.core.report.facts import (
 from bot.core.report.five_whys import render_five_whys_issue
 from bot.core.report.pr_comment import render_pr_comment
 from bot.core.results import Conclusion, Outcome, PhaseStatus, PhaseVerdict, RunReport
-from workers.engine import executor
+from workers.engine import executor, sandbox
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 PROCEED = "Proceed with production deployment: every selected phase met its criteria."
@@ -60,6 +60,12 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--phase", action="append", default=[], metavar="ID", help="run only ID")
     run.add_argument("--dir", type=Path, default=Path("."), help="the checkout (default: .)")
     run.add_argument("--out", type=Path, help="write the markdown the bot would post here")
+    run.add_argument(
+        "--sandbox",
+        action="store_true",
+        help="isolate setup and tests with bubblewrap as the bot does (default: your own code "
+        "runs unsandboxed)",
+    )
     validate = commands.add_parser("validate", help="check a plan file")
     validate.add_argument("file", nargs="?", type=Path, default=Path(plan_mod.PLAN_PATH))
     return parser
@@ -121,7 +127,7 @@ def run_locally(args: argparse.Namespace, console: Console) -> int:
         return EXIT_USAGE
     for name in executor.missing_pass_env(plan, os.environ):
         console.print(f"[yellow]note:[/] pass_env {name} is not set here; tests will not see it")
-    report = _execute(plan, selected, checkout, args.out, console)
+    report = _execute(plan, selected, checkout, args.out, console, sandboxed=args.sandbox)
     console.print(results_table(report))
     console.print(_footer(report))
     if args.out:
@@ -135,6 +141,8 @@ def _execute(
     checkout: Path,
     out: Path | None,
     console: Console,
+    *,
+    sandboxed: bool = False,
 ) -> RunReport:
     artifacts = (out / "artifacts") if out else Path(tempfile.mkdtemp(prefix="golden-path-"))
     view = _LiveView(plan)
@@ -151,6 +159,8 @@ def _execute(
             on_progress=view.update,
             should_stop=stop,
             deadline=time.monotonic() + plan.timeout_minutes * 60,
+            isolation=sandbox.sandboxed if sandboxed else executor.unsandboxed,
+            report_fields={"sandboxed": sandboxed},
         )
     console.print(f"[dim]artifacts (junit, logs): {artifacts}[/]")
     return report

@@ -14,6 +14,7 @@ from bot.state.env_lock import EnvironmentLock
 from bot.state.run_records import RunRecords
 from bot.telemetry.metrics import RedisMetrics
 from bot.web import links
+from workers.engine import sandbox
 from workers.job.checkout import checkout
 from workers.job.run_job import RunServices
 
@@ -83,6 +84,8 @@ class Services:
             worker_env=worker_env,
             bot_secrets=self.settings.secret_values(),
             on_lock_wait=self.metrics.lock_waited,
+            isolation=sandbox.isolation(self.settings.sandbox),
+            sandboxed=self.settings.sandbox != "none",
         )
 
 

@@ -178,6 +178,7 @@ class RunReport:
     requested_by: str = ""
     environment: str = "staging"
     duration_seconds: float = 0.0
+    sandboxed: bool = True  # False: GOLDEN_PATH_SANDBOX=none, and every check run says so
     extra: dict[str, str] = field(default_factory=dict)
 
     @property

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from sandbox.stack import Stack, wait_until
+from workers.engine import sandbox
 
 PASS_ENV_VALUE = "sim-key-7f3a9c51e2d84b06"
 
@@ -21,7 +22,7 @@ import os
 
 
 def test_dump_environment():
-    with open(os.environ["DUMP_TO"], "w") as f:
+    with open(os.path.join(os.environ["GOLDEN_PATH_OUTPUT"], "env.json"), "w") as f:
         json.dump(dict(os.environ), f)
 
 
@@ -47,11 +48,8 @@ def secret_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 
 def test_secrets_never_reach_tests_github_or_logs(secret_stack: Stack, tmp_path: Path) -> None:
     stack = secret_stack
-    dump = tmp_path / "env.json"
-    plan = f"""
+    plan = """
 five_whys: issue
-env:
-  DUMP_TO: {dump}
 pass_env: [E2E_OAUTH_SIMULATION_KEY]
 phases:
   - id: auth
@@ -74,6 +72,7 @@ phases:
     wait_until(lambda: fake.labels_of(repo, 2), timeout=30)
 
     # 1. what the test process saw
+    [dump] = (stack.workdir / "work" / "artifacts").glob("*/output/env.json")
     seen = json.loads(dump.read_text())
     for name in (
         "GITHUB_PRIVATE_KEY",
@@ -89,6 +88,7 @@ phases:
     assert not values & tokens
     assert stack.secret.decode() not in values
     assert seen["E2E_OAUTH_SIMULATION_KEY"] == PASS_ENV_VALUE  # pass_env does reach the tests
+    assert seen["HOME"] == sandbox.HOME  # the worker ran them in the sandbox (the default)
 
     # 2. everything posted to GitHub
     posted = json.dumps([r.get("json") for r in fake.request_log()])

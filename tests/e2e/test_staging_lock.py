@@ -26,8 +26,10 @@ import time
 def test_uses_staging():
     start = time.time()
     time.sleep(2.0)
-    with open(os.environ["INTERVALS"], "a") as f:
-        f.write(json.dumps({"pr": os.environ["PR"], "start": start, "end": time.time()}) + "\\n")
+    # the sandbox lets a test write only its checkout and its run's output folder
+    with open(os.path.join(os.environ["GOLDEN_PATH_OUTPUT"], "intervals.jsonl"), "a") as f:
+        interval = {"pr": os.environ["PR"], "start": start, "end": time.time()}
+        f.write(json.dumps({**interval, "tag": os.environ["INTERVALS"]}) + "\\n")
 """
 
 PLAN = """
@@ -67,9 +69,11 @@ def _pull(stack: Stack, root: Path, repo: str, number: int, environment: str, in
     return stack.add_project(repo, files, path=path, number=number)[1]
 
 
-def _intervals(path: Path) -> dict[str, tuple[float, float]]:
-    lines = path.read_text().splitlines() if path.exists() else []
-    return {(d := json.loads(line))["pr"]: (d["start"], d["end"]) for line in lines}
+def _intervals(stack: Stack, tag: Path) -> dict[str, tuple[float, float]]:
+    """What the runs tagged `tag` recorded in their output folders."""
+    files = (stack.workdir / "work" / "artifacts").glob("*/output/intervals.jsonl")
+    lines = [json.loads(line) for f in files for line in f.read_text().splitlines()]
+    return {d["pr"]: (d["start"], d["end"]) for d in lines if d["tag"] == str(tag)}
 
 
 def test_two_pull_requests_on_one_environment_take_turns(two_workers: Stack, tmp_path: Path):
@@ -96,7 +100,7 @@ def test_two_pull_requests_on_one_environment_take_turns(two_workers: Stack, tmp
         )
 
     wait_until(both_done, timeout=90, interval=0.2, what="both runs to complete")
-    ran = _intervals(intervals)
+    ran = _intervals(stack, intervals)
     assert set(ran) == {"1", "2"}
     (_a_start, a_end), (b_start, _b_end) = sorted(ran.values())
     assert a_end <= b_start, f"the runs overlapped: {ran}"
@@ -132,5 +136,5 @@ def test_different_environments_run_side_by_side(two_workers: Stack, tmp_path: P
         timeout=90,
         interval=0.2,
     )
-    (_a_start, a_end), (b_start, _b_end) = sorted(_intervals(intervals).values())
+    (_a_start, a_end), (b_start, _b_end) = sorted(_intervals(stack, intervals).values())
     assert b_start < a_end, "runs on different environments waited for each other"

@@ -123,7 +123,7 @@ def test_run_out_writes_the_markdown_the_bot_would_post(
     comment = (out_dir / "pr_comment.md").read_text()
     assert "HOLD production deployment" in summary
     assert "Bad phase" in summary and "Bad phase" in comment
-    assert (out_dir / "artifacts" / "junit-bad.xml").exists()
+    assert (out_dir / "artifacts" / "output" / "junit-bad.xml").exists()
 
 
 def test_installed_script_exit_code(checkout: Path) -> None:

@@ -212,7 +212,8 @@ def test_selection_runs_only_the_named_phases(tmp_path: Path) -> None:
     report = execute(root, plan, ("two",))
     assert [p.status for p in report.phases] == [PhaseStatus.NOT_SELECTED, PhaseStatus.PASSED]
     assert report.conclusion is Conclusion.SUCCESS
-    assert not (root / "artifacts" / "junit-one.xml").exists()
+    assert (root / "artifacts" / "output" / "junit-two.xml").exists()
+    assert not (root / "artifacts" / "output" / "junit-one.xml").exists()
 
 
 def test_phase_timeout_kills_the_hanging_test(tmp_path: Path) -> None:

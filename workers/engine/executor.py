@@ -4,10 +4,12 @@ Shared by the Celery worker and the `golden-path` CLI; everything it touches is 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -27,9 +29,15 @@ from workers.engine.pytest_command import plugin_env, pytest_argv
 # The only variables a test process inherits from the worker (plus `env` and `pass_env`).
 BASE_ENV_NAMES = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR", "TZ", "VIRTUAL_ENV")
 PYTHON_VAR = "GOLDEN_PATH_PYTHON"  # setup steps start `"$GOLDEN_PATH_PYTHON" ...` as pytest's
+OUTPUT_VAR = "GOLDEN_PATH_OUTPUT"  # where steps and tests may leave files (screenshots, dumps)
+
+OUTPUT_DIR = "output"  # in the artifacts folder: the only place but the checkout a run may write
 
 Progress = Callable[[RunReport], None]
 StopCheck = Callable[[], str | None]
+# (checkout, output folder, python) -> the launcher of every step, for the whole run
+Isolation = Callable[[Path, Path, str], AbstractContextManager[processes.Launcher]]
+unsandboxed: Isolation = processes.unsandboxed
 
 
 def build_env(plan: Plan, worker_env: Mapping[str, str]) -> dict[str, str]:
@@ -66,10 +74,13 @@ class _Execution:
     plan: Plan
     env: dict[str, str]
     artifacts: Path
+    output: Path
     on_progress: Progress
     should_stop: StopCheck
     deadline: float | None
     fields: dict[str, Any]
+    launcher: processes.Launcher | None = None
+    pytest_env: dict[str, str] = dataclasses.field(default_factory=dict)  # env + the plugin
     started: float = dataclasses.field(default_factory=time.monotonic)
     verdicts: dict[str, PhaseVerdict] = dataclasses.field(default_factory=dict)
     setup: list[StepResult] = dataclasses.field(default_factory=list)
@@ -106,25 +117,33 @@ def execute(
     should_stop: StopCheck = lambda: None,
     deadline: float | None = None,
     report_fields: Mapping[str, Any] = {},  # read only, never mutated
+    isolation: Isolation = unsandboxed,
 ) -> RunReport:
-    """Run setup, then the selected phases in plan order; return the finished report."""
+    """Run setup, then the selected phases in plan order; return the finished report.
+
+    Every step runs through `isolation`, entered once for the whole run: with the sandbox, what a
+    step leaves running is there for the next step, and gone when the run ends."""
     artifacts.mkdir(parents=True, exist_ok=True)
+    output = artifacts / OUTPUT_DIR
+    output.mkdir(exist_ok=True)
     python = plan.python or sys.executable
     run = _Execution(
         checkout=checkout,
         plan=plan,
-        env={**env, PYTHON_VAR: python},
+        env={**env, PYTHON_VAR: python, OUTPUT_VAR: str(output)},
         artifacts=artifacts,
+        output=output,
         on_progress=on_progress,
         should_stop=should_stop,
         deadline=deadline,
         fields=_report_fields(report_fields),
     )
+    # installed before any code of the run's runs: the worker never writes there again
+    run.pytest_env = plugin_env(run.env, output)
     for phase in plan.phases:
         status = PhaseStatus.PENDING if phase.id in selected else PhaseStatus.NOT_SELECTED
         run.verdicts[phase.id] = _placeholder(phase, status)
-    if _run_setup(run):
-        _run_phases(run, [p for p in plan.phases if p.id in selected], python)
+    _run_isolated(run, isolation, [p for p in plan.phases if p.id in selected], python)
     _leave_pending_as_not_run(run)
     conclusion = verdict.conclude(
         list(run.verdicts.values()),
@@ -133,6 +152,18 @@ def execute(
         setup_failed=run.setup_failed,
     )
     return run.report(conclusion)
+
+
+def _run_isolated(run: _Execution, isolation: Isolation, phases: list[Phase], python: str) -> None:
+    with contextlib.ExitStack() as stack:
+        try:
+            run.launcher = stack.enter_context(isolation(run.checkout, run.output, python))
+        except OSError as error:  # the sandbox cannot start here: nothing runs unisolated
+            run.setup_failed = True
+            run.problem = f"the sandbox could not start, so nothing ran: {error}"
+            return
+        if _run_setup(run):
+            _run_phases(run, phases, python)
 
 
 def _report_fields(fields: Mapping[str, Any]) -> dict[str, Any]:
@@ -200,6 +231,7 @@ def _setup_step(run: _Execution, index: int, step: SetupStep) -> StepResult:
         timeout_seconds=seconds,
         log_path=run.artifacts / f"setup-{index}.log",
         should_stop=run.should_stop,
+        launcher=run.launcher,
     )
     reason = ""
     if outcome.stopped_reason:
@@ -245,7 +277,7 @@ def _run_phases(run: _Execution, phases: list[Phase], python: str) -> None:
 
 
 def _run_phase(run: _Execution, phase: Phase, python: str) -> PhaseVerdict:
-    files = _PhaseFiles(run.artifacts, phase.id)
+    files = _PhaseFiles(run.artifacts, phase.id, run.output)
     seconds, deadline_bound = _limit(run, phase.timeout_minutes)
     started = time.monotonic()
     outcome = _pytest(run, python, phase.suites, files, seconds)
@@ -280,17 +312,18 @@ def _pytest(
     return processes.supervise(
         pytest_argv(python, suites, files.junit, files.stream),
         cwd=run.checkout,
-        env=plugin_env(run.env, run.artifacts),
+        env=run.pytest_env,
         timeout_seconds=seconds,
         log_path=files.log,
         should_stop=run.should_stop,
+        launcher=run.launcher,
     )
 
 
 def _rerun(run: _Execution, phase: Phase, python: str, node_id: str, seconds: float) -> TestResult:
     """One failed test again, alone, in the same checkout and environment."""
     run.retry_count += 1
-    files = _PhaseFiles(run.artifacts, f"{phase.id}-retry-{run.retry_count}")
+    files = _PhaseFiles(run.artifacts, f"{phase.id}-retry-{run.retry_count}", run.output)
     outcome = _pytest(run, python, [node_id], files, seconds)
     if outcome.stopped_reason:
         run.cancelled, run.problem = True, outcome.stopped_reason

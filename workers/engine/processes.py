@@ -13,8 +13,10 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 POLL_SECONDS = 0.5
 KILL_GRACE_SECONDS = 3.0
@@ -38,6 +40,33 @@ class ProcessOutcome:
         return self.exit_code == 0 and not (self.timed_out or self.stopped_reason)
 
 
+class Launcher(Protocol):
+    """How a command is started: under the orphan guard, or inside a run's sandbox."""
+
+    def prepare(
+        self, command: Sequence[str], env: Mapping[str, str]
+    ) -> tuple[list[str], dict[str, str]]: ...
+
+
+GUARD = Path(__file__).with_name("orphan_guard.py")
+
+
+class OrphanGuard:
+    """`GOLDEN_PATH_SANDBOX=none`: no isolation, but a worker that dies still takes the command's
+    process group with it (`orphan_guard.py`). Unlike the sandbox, a process that leaves the group
+    (`setsid`) can outlive the run: one more reason `none` is for trusted code only."""
+
+    def prepare(
+        self, command: Sequence[str], env: Mapping[str, str]
+    ) -> tuple[list[str], dict[str, str]]:
+        return [sys.executable, "-I", str(GUARD), *command], dict(env)
+
+
+def unsandboxed(checkout: Path, output: Path, python: str) -> AbstractContextManager[Launcher]:
+    """The isolation of `GOLDEN_PATH_SANDBOX=none` (same signature as `sandbox.sandboxed`)."""
+    return nullcontext(OrphanGuard())
+
+
 def supervise(
     command: Sequence[str] | str,
     *,
@@ -48,6 +77,7 @@ def supervise(
     should_stop: Callable[[], str | None] = lambda: None,
     poll_seconds: float = POLL_SECONDS,
     kill_grace_seconds: float = KILL_GRACE_SECONDS,
+    launcher: Launcher | None = None,
 ) -> ProcessOutcome:
     """Run `command` (an argv list, or a shell string) and wait for it, the timeout or a stop.
 
@@ -56,10 +86,11 @@ def supervise(
     log_path.parent.mkdir(parents=True, exist_ok=True)
     try:
         _check_startable(command, cwd, env)
+        argv, child_env = (launcher or OrphanGuard()).prepare(_shell(command), env)
         proc = subprocess.Popen(
-            _argv(command),
+            argv,
             cwd=cwd,
-            env=dict(env),
+            env=child_env,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -89,9 +120,6 @@ def supervise(
     )
 
 
-GUARD = Path(__file__).with_name("orphan_guard.py")
-
-
 def _check_startable(command: Sequence[str] | str, cwd: Path, env: Mapping[str, str]) -> None:
     """Raise what `Popen` would for a missing program, before the guard hides it in its exit."""
     if isinstance(command, str) or not command:
@@ -106,12 +134,10 @@ def _check_startable(command: Sequence[str] | str, cwd: Path, env: Mapping[str, 
     raise FileNotFoundError(2, "No such file or directory", program)
 
 
-def _argv(command: Sequence[str] | str) -> list[str]:
-    """The command under the orphan guard, which kills the group if the worker dies."""
+def _shell(command: Sequence[str] | str) -> list[str]:
     if isinstance(command, str):
-        shell = shutil.which("bash") or "/bin/sh"
-        command = [shell, "-c", command]
-    return [sys.executable, "-I", str(GUARD), *command]
+        return ["/bin/bash" if os.access("/bin/bash", os.X_OK) else "/bin/sh", "-c", command]
+    return list(command)
 
 
 def _wait(

@@ -11,10 +11,11 @@ from pathlib import Path
 PLUGIN = Path(__file__).with_name("plugin") / "golden_path_stream.py"
 
 
-def plugin_env(env: Mapping[str, str], artifacts: Path) -> dict[str, str]:
+def plugin_env(env: Mapping[str, str], output: Path) -> dict[str, str]:
     """The test environment with the bot's pytest plugin importable. The plugin is copied into
-    the run's output folder, the one place besides the checkout a sandboxed test can see."""
-    folder = artifacts / "plugin"
+    the run's output folder, the one place besides the checkout a sandboxed test can see; once,
+    before the run's own code starts (afterwards the folder is the tests' to tamper with)."""
+    folder = output / "plugin"
     folder.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(PLUGIN, folder / PLUGIN.name)
     existing = env.get("PYTHONPATH")

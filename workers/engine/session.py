@@ -4,6 +4,10 @@ neither holds (a conftest that could not be imported, the last words of a crash)
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,6 +15,8 @@ from bot.core.plan import Phase
 from bot.core.results import PhaseVerdict, TestResult
 from workers.engine import abnormal, junit, processes, stream, verdict
 from workers.engine.processes import ProcessOutcome
+
+JUNIT_MAX_BYTES = 64 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -21,12 +27,16 @@ class PhaseFiles:
     stream: Path
     log: Path
 
-    def __init__(self, artifacts: Path, name: str):
-        object.__setattr__(self, "junit", artifacts / f"junit-{name}.xml")
-        object.__setattr__(self, "stream", artifacts / f"results-{name}.jsonl")
+    def __init__(self, artifacts: Path, name: str, output: Path | None = None):
+        """The reports go to `output` (the folder the tests may write; `artifacts` by default),
+        the log the worker writes stays in `artifacts`, out of their reach."""
+        output = output or artifacts
+        object.__setattr__(self, "junit", output / f"junit-{name}.xml")
+        object.__setattr__(self, "stream", output / f"results-{name}.jsonl")
         object.__setattr__(self, "log", artifacts / f"pytest-{name}.log")
         for path in (self.junit, self.stream):
-            path.unlink(missing_ok=True)
+            with contextlib.suppress(FileNotFoundError, IsADirectoryError):
+                path.unlink()
 
 
 @dataclass(frozen=True)
@@ -125,18 +135,32 @@ def judge(
 
 def _read_stream(path: Path) -> stream.StreamSummary | None:
     try:
-        with path.open("rb") as handle:
-            size = path.stat().st_size
-            handle.seek(max(0, size - stream.MAX_STREAM_BYTES))
-            return stream.parse(handle.read().decode("utf-8", errors="replace"))
+        return stream.parse(_read_tests_file(path, stream.MAX_STREAM_BYTES))
     except FileNotFoundError:
+        return None
+    except OSError:  # not a plain file of the tests' own: as if there were none
         return None
 
 
 def _read_junit(path: Path) -> tuple[junit.JunitSummary, str | None]:
     try:
-        return junit.parse(path.read_text(encoding="utf-8", errors="replace")), None
+        return junit.parse(_read_tests_file(path, JUNIT_MAX_BYTES)), None
     except FileNotFoundError:
         return junit.JunitSummary(()), "pytest wrote no JUnit report"
+    except OSError as error:
+        return junit.JunitSummary(()), f"the JUnit report cannot be read: {error.strerror}"
     except junit.JunitError as exc:
         return junit.JunitSummary(()), str(exc)
+
+
+def _read_tests_file(path: Path, limit: int) -> str:
+    """The last `limit` bytes of a file the tests wrote, read by the worker: never through a
+    symlink or a hard link (either could point at a file only the worker may read, whose text
+    would then reach the report), nor a device or FIFO."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode) or info.st_nlink != 1:
+            raise OSError(errno.EPERM, "not a plain file")
+        handle.seek(max(0, info.st_size - limit))
+        return handle.read(limit).decode("utf-8", errors="replace")

@@ -62,6 +62,8 @@ class RunServices:
     workdir: Path
     worker_env: Mapping[str, str]
     bot_secrets: list[str] = field(default_factory=list)
+    isolation: executor.Isolation = field(default=executor.unsandboxed)
+    sandboxed: bool = False  # says whether `isolation` is the sandbox, for the check run
     heartbeat_seconds: float = HEARTBEAT_SECONDS
     on_lock_wait: Callable[[float], None] = lambda seconds: None  # seconds before it held it
 
@@ -179,6 +181,7 @@ class _Job:
             should_stop=self._should_stop,
             deadline=deadline,
             report_fields=self._report_fields(),
+            isolation=self.services.isolation,
         )
         # The record completes as soon as the check run is concluded, not after the PR comment
         # and issues: from then on a Re-run or `/golden-path run` starts a new run.
@@ -397,6 +400,7 @@ class _Job:
             "run_id": self.record.run_id,
             "details_url": self.record.details_url,
             "requested_by": self.record.requested_by,
+            "sandboxed": self.services.sandboxed,
         }
 
 

@@ -207,6 +207,7 @@ def run_facts(report: RunReport) -> dict[str, Any]:
         "run_id": report.run_id,
         "emoji": CONCLUSION_EMOJI.get(report.conclusion, "❔"),
         "title": title(report),
+        "sandboxed": report.sandboxed,
     }
 
 
