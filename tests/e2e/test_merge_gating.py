@@ -793,7 +793,7 @@ def test_reaper_concludes_a_run_whose_worker_was_killed(reaper_stack, tmp_path):
         # as a process manager would, with nothing left to tell it about the lost run.
         killed = time.monotonic()
         stack.kill_process("worker")
-        # ...and its tests with it (the orphan guard), so they cannot overlap the next run
+        # ...and its tests with it (the sandbox dies with its worker): no overlap with the next run
         wait_for(lambda: not alive(pid), "the dead worker's pytest to be killed", stack, 10)
         stack.start_process("worker")
         done = wait_completed(stack, project, running["id"], timeout=20)
