@@ -1,4 +1,4 @@
-"""POST /webhook and GET /healthz: the real app, a real redis-server, a recording queue."""
+"""POST /webhook and GET /healthz: the real app, a real redis-server, events read back from it."""
 
 from __future__ import annotations
 
@@ -19,28 +19,26 @@ import redis
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from bot.app import app_settings, create_app, delivery_store, event_queue
+from bot.app import create_app
 from bot.core.events import CommentEvent, Event, event_from_dict
 from bot.settings import Settings, get_settings
-from bot.state.deliveries import KEY_PREFIX, DeliveryStore, redis_client
-from bot.state.event_queue import QueueUnavailable, default_queue
+from bot.state.deliveries import KEY_PREFIX, DeliveryIntake, async_redis_client
 from tests.factories import comment_event
 
 SECRET = "webhook-secret-for-tests"
 MIB = 1024 * 1024
 
 
-class RecordingQueue:
-    """The queue seam: collects events, or refuses them like a dead broker."""
-
-    def __init__(self) -> None:
-        self.events: list[Event] = []
-        self.failing = False
-
-    def enqueue(self, event: Event) -> None:
-        if self.failing:
-            raise QueueUnavailable("broker down (test)")
-        self.events.append(event)
+def queued_events(client: redis.Redis, queue: str = "events") -> list[Event]:
+    """The events on a queue, oldest first, decoded as the Celery worker decodes them."""
+    events = []
+    for raw in reversed(client.lrange(queue, 0, -1)):  # LPUSH: newest first
+        message = json.loads(raw)
+        assert message["headers"]["task"] == "golden_path.handle_event"
+        args, kwargs, _ = json.loads(base64.b64decode(message["body"]))
+        assert args == []
+        events.append(event_from_dict(kwargs["event"]))
+    return events
 
 
 def settings_for(redis_url: str, secret: str | None = SECRET) -> Settings:
@@ -89,9 +87,15 @@ def headers_for(
 
 
 class Harness:
-    def __init__(self, client: TestClient, queue: RecordingQueue, redis_url: str) -> None:
+    """The app with a real intake on the session's redis-server, on a queue of its own."""
+
+    def __init__(self, client: TestClient, redis_url: str, queue: str) -> None:
         self.client, self.queue = client, queue
         self.redis = redis.Redis.from_url(redis_url)
+
+    @property
+    def events(self) -> list[Event]:
+        return queued_events(self.redis, self.queue)
 
     def post(self, payload: Any = None, *, body: bytes | None = None, **kwargs: Any) -> Any:
         raw = body if body is not None else json.dumps(payload).encode()
@@ -105,11 +109,11 @@ class Harness:
 
 @pytest.fixture
 def harness(redis_url: str) -> Iterator[Harness]:
-    queue = RecordingQueue()
-    store = DeliveryStore(redis_client(redis_url))
-    app = create_app(settings_for(redis_url), store=store, queue=queue)
+    queue = f"events-{uuid.uuid4().hex}"
+    intake = DeliveryIntake(async_redis_client(redis_url), queue=queue)
+    app = create_app(settings_for(redis_url), intake=intake)
     with TestClient(app) as client:
-        yield Harness(client, queue, redis_url)
+        yield Harness(client, redis_url, queue)
 
 
 # ---- refused: nothing queued, nothing recorded ----------------------------------------------
@@ -127,18 +131,16 @@ def harness(redis_url: str) -> Iterator[Harness]:
 def test_bad_signatures_are_401(harness: Harness, name: str, signature: str, status: int) -> None:
     response = harness.post(pr_comment(), signature=signature)
     assert response.status_code == status
-    assert harness.queue.events == []
+    assert harness.events == []
     assert not harness.recorded(harness.last_delivery)
 
 
 def test_no_secret_configured_refuses_every_delivery(redis_url: str) -> None:
-    queue = RecordingQueue()
-    app = create_app(settings_for(redis_url, secret=None), queue=queue)
+    app = create_app(settings_for(redis_url, secret=None))
     body = json.dumps(pr_comment()).encode()
     with TestClient(app) as client:
         response = client.post("/webhook", content=body, headers=headers_for(body))
     assert response.status_code == 401
-    assert queue.events == []
 
 
 @pytest.mark.parametrize(
@@ -164,7 +166,7 @@ def test_malformed_deliveries_are_400(
 ) -> None:
     response = harness.post(body=body, event=event)
     assert response.status_code == 400
-    assert harness.queue.events == []
+    assert harness.events == []
     assert not harness.recorded(harness.last_delivery)
 
 
@@ -172,7 +174,7 @@ def test_oversize_body_is_413(harness: Harness) -> None:
     body = b" " * (26 * MIB)
     response = harness.post(body=body)
     assert response.status_code == 413
-    assert harness.queue.events == []
+    assert harness.events == []
 
 
 def test_oversize_chunked_body_without_content_length_is_413(harness: Harness) -> None:
@@ -188,7 +190,7 @@ def test_oversize_chunked_body_without_content_length_is_413(harness: Harness) -
     headers.pop("Content-Length", None)
     response = harness.client.post("/webhook", content=chunks(), headers=headers)
     assert response.status_code == 413
-    assert harness.queue.events == []
+    assert harness.events == []
 
 
 def test_body_just_under_the_cap_is_read(harness: Harness) -> None:
@@ -237,8 +239,7 @@ def call_asgi(app: FastAPI, headers: list[tuple[bytes, bytes]], chunks: list[byt
 
 
 def test_content_length_that_lies_is_caught_while_reading(redis_url: str) -> None:
-    queue = RecordingQueue()
-    app = create_app(settings_for(redis_url), queue=queue)
+    app = create_app(settings_for(redis_url))
     chunks = [b" " * MIB for _ in range(40)]
     headers = [
         (b"content-length", b"100"),  # claims 100 bytes, streams 40 MiB
@@ -249,11 +250,10 @@ def test_content_length_that_lies_is_caught_while_reading(redis_url: str) -> Non
     status, received = call_asgi(app, headers, chunks)
     assert status == 413
     assert received <= 27  # refused as soon as the cap was passed, not after 40 MiB
-    assert queue.events == []
 
 
 def test_content_length_over_the_cap_is_refused_before_reading(redis_url: str) -> None:
-    app = create_app(settings_for(redis_url), queue=RecordingQueue())
+    app = create_app(settings_for(redis_url))
     headers = [(b"content-length", str(26 * MIB).encode()), (b"x-github-event", b"ping")]
     status, received = call_asgi(app, headers, [b"{}"])
     assert (status, received) == (413, 0)
@@ -266,7 +266,7 @@ def test_valid_pull_request_comment_is_queued(harness: Harness) -> None:
     response = harness.post(pr_comment())
     assert response.status_code == 202
     assert response.json() == {"status": "queued", "kind": "comment"}
-    assert harness.queue.events == [
+    assert harness.events == [
         CommentEvent(
             delivery_id=harness.last_delivery,
             installation_id=77,
@@ -291,14 +291,14 @@ def test_duplicate_delivery_is_done_once(harness: Harness) -> None:
     second = harness.post(pr_comment(), delivery=delivery)
     assert (first.status_code, second.status_code) == (202, 200)
     assert second.json() == {"status": "duplicate"}
-    assert len(harness.queue.events) == 1
+    assert len(harness.events) == 1
 
 
 def test_ping_is_answered_and_ignored(harness: Harness) -> None:
     response = harness.post({"zen": "Speak like a human.", "hook_id": 1}, event="ping")
     assert response.status_code == 200
     assert response.json()["status"] == "ignored"
-    assert harness.queue.events == []
+    assert harness.events == []
     assert harness.recorded(harness.last_delivery)  # every verified delivery is de-duplicated
 
 
@@ -321,48 +321,35 @@ def test_ignored_events_are_200_and_nothing_queued(
     response = harness.post(payload, event=event)
     assert response.status_code == 200
     assert response.json()["status"] == "ignored"
-    assert harness.queue.events == []
+    assert harness.events == []
 
 
-# ---- Redis or the broker down ---------------------------------------------------------------
+# ---- Redis down ------------------------------------------------------------------------------
 
 
-def test_redis_down_is_503_for_webhook_and_healthz_then_recovers(
+def test_redis_down_is_503_for_webhook_and_healthz_then_the_redelivery_is_queued(
     redis_server_factory: Callable[[], Any],
 ) -> None:
     server = redis_server_factory()
-    queue = RecordingQueue()
-    app = create_app(settings_for(server.url), queue=queue)  # store built lazily from settings
+    app = create_app(settings_for(server.url))  # intake built lazily from settings
     body = json.dumps(pr_comment()).encode()
+    comment = headers_for(body)
     with TestClient(app) as client:
         assert client.get("/healthz").json() == {"redis": "ok"}
         server.stop()
         started = time.monotonic()
         assert client.get("/healthz").status_code == 503
-        response = client.post("/webhook", content=body, headers=headers_for(body))
+        response = client.post("/webhook", content=body, headers=comment)
         assert response.status_code == 503
         ping = json.dumps({"zen": "hi"}).encode()
         response = client.post("/webhook", content=ping, headers=headers_for(ping, event="ping"))
         assert response.status_code == 503
         assert time.monotonic() - started < 5  # well inside GitHub's 10 s
-        assert queue.events == []
-        server.start()
+        server.start()  # empty: no record of the refused delivery, no script cached
         assert client.get("/healthz").status_code == 200
-        response = client.post("/webhook", content=body, headers=headers_for(body))
-        assert response.status_code == 202
-        assert len(queue.events) == 1
-
-
-def test_queue_failure_is_503_and_the_redelivery_succeeds(harness: Harness) -> None:
-    delivery = str(uuid.uuid4())
-    harness.queue.failing = True
-    response = harness.post(pr_comment(), delivery=delivery)
-    assert response.status_code == 503
-    assert not harness.recorded(delivery)  # released: GitHub's redelivery is not a "repeat"
-    harness.queue.failing = False
-    response = harness.post(pr_comment(), delivery=delivery)
-    assert response.status_code == 202
-    assert len(harness.queue.events) == 1
+        response = client.post("/webhook", content=body, headers=comment)  # same delivery id
+        assert response.status_code == 202  # GitHub's redelivery is not taken for a repeat
+        assert len(queued_events(redis.Redis.from_url(server.url))) == 1
 
 
 def test_healthz_ok(harness: Harness) -> None:
@@ -370,9 +357,30 @@ def test_healthz_ok(harness: Harness) -> None:
     assert (response.status_code, response.json()) == (200, {"redis": "ok"})
 
 
+# ---- the intake: one script call per batch ---------------------------------------------------
+
+
+def test_concurrent_deliveries_are_admitted_together_each_with_its_own_answer(
+    redis_url: str,
+) -> None:
+    queue = f"events-{uuid.uuid4().hex}"
+    intake = DeliveryIntake(async_redis_client(redis_url), queue=queue)
+    ids = [str(uuid.uuid4()) for _ in range(5)]
+    calls = [(i, b"m-" + i.encode()) for i in ids] + [(ids[0], b"again"), (ids[1], None)]
+    calls.append((str(uuid.uuid4()), None))  # ignored: recorded, nothing queued
+
+    async def admit_all() -> list[bool]:
+        answers = await asyncio.gather(*(intake.admit(i, m) for i, m in calls))
+        await intake.aclose()
+        return answers
+
+    assert asyncio.run(admit_all()) == [True] * 5 + [False, False, True]
+    client = redis.Redis.from_url(redis_url)
+    assert client.lrange(queue, 0, -1)[::-1] == [b"m-" + i.encode() for i in ids]
+    assert all(client.ttl(KEY_PREFIX + i) > 6 * 24 * 3600 for i in ids)
+
+
 # ---- wiring ---------------------------------------------------------------------------------
-
-
 def test_importing_bot_app_reads_no_environment_and_opens_nothing() -> None:
     code = (
         "import os, socket\n"
@@ -410,51 +418,30 @@ def test_module_app_builds_from_the_environment_on_first_request(
         get_settings.cache_clear()
 
 
-def test_dependency_overrides_replace_the_wiring(redis_url: str) -> None:
-    from bot.app import app
+def test_webhook_messages_are_what_the_celery_worker_consumes(redis_url: str) -> None:
+    """kombu's own Redis transport reads the message the web pushed, as a worker would."""
+    from celery import Celery
 
-    queue = RecordingQueue()
-    app.dependency_overrides[app_settings] = lambda: settings_for(redis_url)
-    app.dependency_overrides[delivery_store] = lambda: DeliveryStore(redis_client(redis_url))
-    app.dependency_overrides[event_queue] = lambda: queue
-    try:
-        body = json.dumps(pr_comment()).encode()
-        with TestClient(app) as client:
-            response = client.post("/webhook", content=body, headers=headers_for(body))
-        assert response.status_code == 202
-        assert len(queue.events) == 1
-    finally:
-        app.dependency_overrides.clear()
+    from bot.state.event_queue import event_message
 
-
-# ---- the real Celery publisher ---------------------------------------------------------------
-
-
-def sample_event() -> CommentEvent:
-    return comment_event(delivery_id="d-celery", number=3, comment_id=4, body="/golden-path status")
-
-
-def test_celery_queue_publishes_the_task_by_name_to_events(redis_url: str) -> None:
     broker = redis_url.rsplit("/", 1)[0] + "/3"
-    client = redis.Redis.from_url(broker)
-    client.delete("events")
-    default_queue(broker).enqueue(sample_event())
-    messages = client.lrange("events", 0, -1)
-    assert len(messages) == 1
-    message = json.loads(messages[0])
-    assert message["headers"]["task"] == "golden_path.handle_event"
-    args, kwargs, _ = json.loads(base64.b64decode(message["body"]))
-    assert args == []
-    assert kwargs == {"event": sample_event().to_dict()}
-    assert event_from_dict(kwargs["event"]) == sample_event()
+    sent = comment_event(delivery_id="d-celery", number=3, comment_id=4, body='50% "done"')
+    redis.Redis.from_url(broker).delete("events")
+    asyncio.run(_admit(broker, "d-celery-" + uuid.uuid4().hex, event_message(sent)))
+    consumer = Celery("consumer", broker=broker, set_as_current=False)
+    with consumer.connection_for_read() as connection:
+        queue = connection.SimpleQueue("events", no_ack=True)
+        message = queue.get(timeout=5)
+        queue.close()
+    assert message.headers["task"] == "golden_path.handle_event"
+    assert message.headers["id"] == message.properties["correlation_id"]
+    assert message.delivery_info["routing_key"] == "events"
+    args, kwargs, embed = message.decode()
+    assert (args, embed["chain"]) == ([], None)
+    assert event_from_dict(kwargs["event"]) == sent
 
 
-def test_celery_queue_fails_fast_when_the_broker_is_down(
-    redis_server_factory: Callable[[], Any],
-) -> None:
-    server = redis_server_factory()
-    server.stop()  # a port where nothing listens any more
-    started = time.monotonic()
-    with pytest.raises(QueueUnavailable):
-        default_queue(server.url).enqueue(sample_event())
-    assert time.monotonic() - started < 3
+async def _admit(url: str, delivery_id: str, message: bytes) -> None:
+    intake = DeliveryIntake(async_redis_client(url))
+    assert await intake.admit(delivery_id, message)
+    await intake.aclose()

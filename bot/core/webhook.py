@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+
+import orjson
 
 MAX_BODY_BYTES = 25 * 1024 * 1024  # GitHub caps payloads at 25 MB; contract §2 answers 413 above
 SIGNATURE_HEADER = "x-hub-signature-256"
@@ -77,8 +78,8 @@ def parse_delivery(headers: Mapping[str, str], body: bytes, secret: bytes | None
 
 def _json_object(body: bytes) -> dict[str, Any]:
     try:
-        payload = json.loads(body)
-    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
+        payload = orjson.loads(body)  # about 3x json.loads: the webhook's largest cost
+    except (ValueError, RecursionError) as exc:  # orjson.JSONDecodeError is a ValueError
         raise MalformedDelivery("body is not JSON") from exc
     if not isinstance(payload, dict):
         raise MalformedDelivery("body is not a JSON object")

@@ -1,70 +1,111 @@
-"""Enqueue an event for the `events` workers by task name; broker failure becomes an answer."""
+"""The web's event producer: `golden_path.handle_event` as a Celery task message, by name.
+
+The web process does not run a Celery producer (a broker connection, kombu's channel and its
+retry machinery cost more per request than the rest of the webhook together). It builds the
+message kombu's Redis transport would `LPUSH` onto the `events` list (Celery protocol 2, JSON,
+base64 body) and hands the bytes to `bot.state.deliveries.DeliveryIntake`, which records the
+delivery and queues the message in one Redis round trip. The events worker consumes it as any
+task sent with `send_task`. It shares no code with `workers.celery_app`; the two agree through
+`bot.core.queues` and the Celery protocol.
+"""
 
 from __future__ import annotations
 
+import base64
+import functools
+import json
+import os
+import socket
+import uuid
 from typing import Any
-
-import redis
-from celery import Celery
-from kombu.exceptions import KombuError
 
 from bot.core.events import Event
 from bot.core.queues import EVENTS_QUEUE, HANDLE_EVENT_TASK
 from bot.telemetry import trace
 
-# Publishing happens inside the webhook request: a dead or hung broker must fail in about two
-# seconds, not in Celery's default retry schedule. These apply to the publishing connection only;
-# the workers keep the app's own (patient) broker settings.
-_PUBLISH_TRANSPORT_OPTIONS = {
-    "max_retries": 1,
-    "interval_start": 0,
-    "interval_step": 0.2,
-    "interval_max": 0.2,
-    "socket_connect_timeout": 1,
-    "socket_timeout": 1.5,
-}
-_ENSURE = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
+# Celery cuts `argsrepr`/`kwargsrepr` (display only: logs, monitoring) at this length.
+REPR_MAX = 1024
+# What Celery puts in every message's "embed": no callbacks, no chain, no chord.
+_EMBED = {"callbacks": None, "errbacks": None, "chain": None, "chord": None}
+_ORIGIN = f"gen{os.getpid()}@{socket.gethostname()}"
+_REPLY_TO = str(uuid.uuid4())  # Celery's per-app oid; unused, results are ignored
 
 
-class QueueUnavailable(Exception):
-    """The broker did not take the task; the web edge answers 503 so GitHub can redeliver."""
+def event_message(event: Event, trace_ids: dict[str, Any] | None = None) -> bytes:
+    """`send_task(HANDLE_EVENT_TASK, kwargs={"event": ...}, queue=EVENTS_QUEUE)`'s message;
+    `trace_ids` (the delivery's, `bot.telemetry.trace`) ride in its headers, for the logs."""
+    return task_message(HANDLE_EVENT_TASK, {"event": event.to_dict()}, EVENTS_QUEUE, trace_ids)
 
 
-class CeleryEventQueue:
-    """`enqueue(event)` sends `golden_path.handle_event(event=event.to_dict())` to `events`."""
-
-    def __init__(self, celery_app: Celery, broker_url: str | None = None) -> None:
-        self._app = celery_app
-        self._broker_url = broker_url  # None: the app's configured broker
-
-    def enqueue(self, event: Event) -> None:
-        try:
-            with self._app.connection_for_write(
-                url=self._broker_url,
-                connect_timeout=1,
-                transport_options=_PUBLISH_TRANSPORT_OPTIONS,
-            ) as connection:
-                connection.ensure_connection(timeout=2, **_ENSURE)
-                self._send(event, connection)
-        except (KombuError, redis.RedisError, OSError) as exc:  # OSError covers timeouts
-            raise QueueUnavailable(f"{type(exc).__name__}: {exc}") from exc
-
-    def _send(self, event: Event, connection: Any) -> None:
-        self._app.send_task(
-            HANDLE_EVENT_TASK,
-            kwargs={"event": event.to_dict()},
-            queue=EVENTS_QUEUE,
-            connection=connection,
-            retry=False,  # the connection above already failed fast; no second schedule
-            ignore_result=True,  # never touch the result backend from the web process
-            headers={trace.HEADER: trace.current()},  # the delivery's ids, for the worker's logs
-        )
+def task_message(
+    task: str,
+    kwargs: dict[str, Any],
+    routing_key: str,
+    trace_ids: dict[str, Any] | None = None,
+) -> bytes:
+    """A Celery protocol-2 message as kombu's Redis transport stores it (see
+    `celery.app.amqp.as_task_v2` and `kombu.transport.virtual.Channel.prepare_message`)."""
+    task_id, tag = str(uuid.uuid4()), str(uuid.uuid4())
+    body = base64.b64encode(json.dumps([[], kwargs, _EMBED]).encode()).decode()
+    # Everything but the ids, the body and the reprs is the same in every message: filled into
+    # a template serialised once (this runs inside every webhook request).
+    kwargsrepr = json.dumps(repr(kwargs)[:REPR_MAX])
+    carried = json.dumps(trace_ids or {})
+    text = _template(task, routing_key) % (
+        body,
+        task_id,
+        task_id,
+        kwargsrepr,
+        carried,
+        task_id,
+        tag,
+    )
+    return text.encode()
 
 
-def default_queue(broker_url: str) -> CeleryEventQueue:
-    """A send-only Celery app on `broker_url`: JSON messages by task name, no result backend.
-
-    It shares no code with `workers.celery_app`; the two agree through `bot.core.queues`."""
-    producer = Celery("golden_path_web", broker=broker_url, set_as_current=False)
-    producer.conf.update(task_serializer="json", accept_content=["json"], task_ignore_result=True)
-    return CeleryEventQueue(producer, broker_url)
+@functools.cache
+def _template(task: str, routing_key: str) -> str:
+    """The message with `%s` where `task_message` puts its per-message values."""
+    marker = "\x00{}\x00"
+    message = {
+        "body": marker.format("body"),
+        "content-encoding": "utf-8",
+        "content-type": "application/json",
+        "headers": {
+            "lang": "py",
+            "task": task,
+            "id": marker.format("id"),
+            "shadow": None,
+            "eta": None,
+            "expires": None,
+            "group": None,
+            "group_index": None,
+            "retries": 0,
+            "timelimit": [None, None],
+            "root_id": marker.format("id"),
+            "parent_id": None,
+            "argsrepr": "()",
+            "kwargsrepr": marker.format("kwargsrepr"),
+            "origin": _ORIGIN,
+            "ignore_result": True,
+            "replaced_task_nesting": 0,
+            "stamped_headers": None,
+            "stamps": {},
+            trace.HEADER: marker.format("trace"),  # custom headers sit beside Celery's own
+        },
+        "properties": {
+            "correlation_id": marker.format("id"),
+            "reply_to": _REPLY_TO,
+            "delivery_mode": 2,  # persistent
+            "delivery_info": {"exchange": "", "routing_key": routing_key},
+            "priority": 0,  # priority 0 lives on the plain list named after the queue
+            "body_encoding": "base64",
+            "delivery_tag": marker.format("tag"),
+        },
+    }
+    text = json.dumps(message).replace("%", "%%")
+    for name in ("body", "id", "tag"):  # plain strings: quoted in the template
+        text = text.replace(json.dumps(marker.format(name)), '"%s"')
+    for name in ("kwargsrepr", "trace"):  # already JSON when filled in
+        text = text.replace(json.dumps(marker.format(name)), "%s")
+    return text
