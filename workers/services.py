@@ -9,6 +9,7 @@ from functools import cached_property, lru_cache
 import redis
 
 from bot.github.client import GitHubApp, RepoClient
+from bot.github.memo import RedisMemo
 from bot.settings import Settings, get_settings
 from bot.state.env_lock import EnvironmentLock
 from bot.state.run_records import RunRecords
@@ -56,6 +57,7 @@ class Services:
             pem,
             self.settings.github_api_url,
             on_response=self.metrics.github_response,
+            memo=RedisMemo(self.redis),  # shared: the next run, on any worker, skips the reads
         )
 
     @cached_property

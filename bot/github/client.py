@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import functools
+import hashlib
 import logging
 import re
 import threading
@@ -24,6 +25,8 @@ import github
 import requests
 from github.GithubRetry import GithubRetry
 from urllib3.exceptions import MaxRetryError
+
+from bot.github.memo import LocalMemo, Memo
 
 log = logging.getLogger(__name__)
 
@@ -166,12 +169,14 @@ class GitHubApp:
         seconds_between_writes: float | None = WRITE_GAP_SECONDS,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         on_response: ResponseObserver = _ignore_response,
+        memo: Memo | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self._on_response = on_response
         self._retry = retry if retry is not None else default_retry()
         self._gaps = (seconds_between_requests, seconds_between_writes)
         self._clock = clock
+        self._memo = memo if memo is not None else LocalMemo()
         # AppAuth signs RS256 with iat 60 s in the past and exp 5 min ahead (PyGithub defaults).
         self._integration = github.GithubIntegration(
             auth=github.Auth.AppAuth(str(app_id), private_key_pem),
@@ -211,6 +216,7 @@ class GitHubApp:
             seconds_between_requests=self._gaps[0],
             seconds_between_writes=self._gaps[1],
             on_response=functools.partial(self._on_response, installation_id),
+            memo=self._memo,
         )
 
 
@@ -227,6 +233,7 @@ class RepoClient:
         seconds_between_requests: float | None = READ_GAP_SECONDS,
         seconds_between_writes: float | None = WRITE_GAP_SECONDS,
         on_response: Callable[..., None] = _ignore_response,
+        memo: Memo | None = None,
     ) -> None:
         self.full_name = full_name
         self._on_response = on_response  # (method, path, status, remaining, repo)
@@ -236,7 +243,8 @@ class RepoClient:
         self._gaps = (seconds_between_requests, seconds_between_writes)
         self._gh: github.Github | None = None
         self._gh_token = ""
-        self._labels_ensured: set[str] = set()
+        self._memo = memo if memo is not None else LocalMemo()  # see bot/github/memo.py
+        self._open_issues: dict[str, list[dict[str, Any]]] = {}  # by label, for this client
         self._repo_path = f"/repos/{full_name}"
 
     # --- plumbing -------------------------------------------------------------------------
@@ -352,8 +360,13 @@ class RepoClient:
         ]
 
     def find_open_issue(self, label: str, marker: str) -> IssueRef | None:
-        for issue in self._pages("/issues", state="open", labels=label):
-            if "pull_request" not in issue and marker in (issue.get("body") or ""):
+        """The open issue labelled `label` whose body holds `marker`. One listing per label per
+        client: a run looking up several failure patterns reads the issues once."""
+        if label not in self._open_issues:
+            listed = self._pages("/issues", state="open", labels=label)
+            self._open_issues[label] = [i for i in listed if "pull_request" not in i]
+        for issue in self._open_issues[label]:
+            if marker in (issue.get("body") or ""):
                 return IssueRef(int(issue["number"]), str(issue.get("html_url") or ""))
         return None
 
@@ -371,21 +384,45 @@ class RepoClient:
         return self.comment(number, body)
 
     def upsert_comment(self, number: int, marker: str, body: str) -> str:
-        """Edit the bot's comment carrying `marker` (only when the body changed), else create."""
+        """Edit the bot's comment carrying `marker` (only when the body changed), else create.
+
+        The memo remembers the comment and the body last written, so a steady-state edit is one
+        request (none when nothing changed) instead of listing the thread first."""
+        key = f"comment:{self.full_name}:{number}:{_digest(marker)}"
+        known = self._memo.get(key)
+        if known:
+            comment_id, written, url = known.split(" ", 2)
+            if written == _digest(body):
+                return url
+            try:
+                self._call("PATCH", f"/issues/comments/{comment_id}", {"body": body})
+            except GitHubNotFound:
+                self._memo.forget(key)  # deleted by someone: find it or post it again
+            else:
+                self._memo.put(key, f"{comment_id} {_digest(body)} {url}")
+                return url
         for existing in self._pages(f"/issues/{number}/comments"):
             user = existing.get("user") or {}
             if user.get("type") == "Bot" and marker in (existing.get("body") or ""):
                 if existing.get("body") != body:
                     self._call("PATCH", f"/issues/comments/{existing['id']}", {"body": body})
-                return str(existing.get("html_url") or "")
-        return self.comment(number, body)
+                url = str(existing.get("html_url") or "")
+                self._memo.put(key, f"{existing['id']} {_digest(body)} {url}")
+                return url
+        data = self._call("POST", f"/issues/{number}/comments", {"body": body})
+        url = str(data.get("html_url") or "")
+        self._memo.put(key, f"{data['id']} {_digest(body)} {url}")
+        return url
 
     def create_issue(self, title: str, body: str, labels: list[str]) -> IssueRef:
         data = self._call("POST", "/issues", {"title": title, "body": body, "labels": labels})
+        for label in labels:
+            self._open_issues.get(label, []).append(data)
         return IssueRef(int(data["number"]), str(data.get("html_url") or ""))
 
     def ensure_label(self, name: str, color: str, description: str) -> None:
-        if name in self._labels_ensured:
+        key = f"label:{self.full_name}:{name}"
+        if self._memo.get(key):
             return
         try:
             self._call("GET", f"/labels/{quote(name, safe='')}")
@@ -397,14 +434,25 @@ class RepoClient:
             except GitHubError as error:
                 if error.status != 422:  # 422: created meanwhile by another run
                     raise
-        self._labels_ensured.add(name)
+        self._memo.put(key, "1")
 
     def add_labels(self, number: int, names: list[str]) -> None:
+        """Add labels; skipped when the bot itself last set each of them on this issue."""
+        keys = [f"issue-label:{self.full_name}:{number}:{name}" for name in names]
+        if all(self._memo.get(key) == "on" for key in keys):
+            return
         self._call("POST", f"/issues/{number}/labels", {"labels": list(names)})
+        for key in keys:
+            self._memo.put(key, "on")
 
     def remove_label(self, number: int, name: str) -> None:
+        """Remove a label; skipped when the bot itself last removed it from this issue."""
+        key = f"issue-label:{self.full_name}:{number}:{name}"
+        if self._memo.get(key) == "off":
+            return
         with contextlib.suppress(GitHubNotFound):  # not there: that is what we wanted
             self._call("DELETE", f"/issues/{number}/labels/{quote(name, safe='')}")
+        self._memo.put(key, "off")
 
     def create_check_run(
         self,
@@ -464,6 +512,10 @@ class RepoClient:
                 raise ValueError("GitHub needs the output's title and summary with any output")
             body["output"] = _output(title, summary, text, annotations)
         self._call("PATCH", f"/check-runs/{check_run_id}", body)
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def _output(

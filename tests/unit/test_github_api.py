@@ -224,3 +224,67 @@ def test_rate_limit_says_when_to_come_back(fake: FakeGitHub, keys: tuple[str, st
         client.get_pull(5)
     assert 140 < limited.value.retry_after <= 150
     assert isinstance(limited.value, GitHubError)  # callers may catch the base class
+
+
+# ---- the memo: a steady-state run skips the reads -------------------------------------------
+
+
+def _sent(fake: FakeGitHub, since: int) -> list[str]:
+    return [f"{r['method']} {r['path'].split('?')[0]}" for r in fake.requests[since:]]
+
+
+def test_sticky_comment_edits_need_no_listing_once_known(
+    fake: FakeGitHub, keys: tuple[str, str]
+) -> None:
+    app = _app(fake, keys)  # one memo, as every worker shares one in Redis
+    marker = "<!-- golden-path:pr-comment -->"
+    url = app.repo_client(INSTALLATION, REPO).upsert_comment(5, marker, f"{marker}\nrun 1")
+    since = len(fake.requests)
+    later = app.repo_client(INSTALLATION, REPO)  # the next run: a new client
+    assert later.upsert_comment(5, marker, f"{marker}\nrun 2") == url
+    [edit] = _sent(fake, since)  # no listing of the thread first
+    assert edit.startswith(f"PATCH /repos/{REPO}/issues/comments/")
+    since = len(fake.requests)
+    assert later.upsert_comment(5, marker, f"{marker}\nrun 2") == url  # unchanged: nothing sent
+    assert _sent(fake, since) == []
+
+
+def test_a_remembered_comment_deleted_on_github_is_found_or_posted_again(
+    fake: FakeGitHub, keys: tuple[str, str]
+) -> None:
+    app = _app(fake, keys)
+    marker = "<!-- golden-path:linked-issue pr=5 -->"
+    client = app.repo_client(INSTALLATION, REPO)
+    client.upsert_comment(3, marker, f"{marker}\nfirst")
+    with fake.state.lock:  # someone deleted it on GitHub
+        for comment_id in [i for i, c in fake.state.comments.items() if c["number"] == 3]:
+            del fake.state.comments[comment_id]
+    client.upsert_comment(3, marker, f"{marker}\nsecond")
+    assert [c["body"] for c in fake.comments(REPO, 3)] == [f"{marker}\nsecond"]
+
+
+def test_labels_the_bot_set_last_are_not_set_again(fake: FakeGitHub, keys: tuple[str, str]) -> None:
+    app = _app(fake, keys)
+    first, second = app.repo_client(INSTALLATION, REPO), app.repo_client(INSTALLATION, REPO)
+    first.ensure_label("golden-path:passing", "0e8a16", "passing")
+    first.add_labels(3, ["golden-path:passing"])
+    first.remove_label(3, "golden-path:failing")
+    since = len(fake.requests)
+    second.ensure_label("golden-path:passing", "0e8a16", "passing")  # a green run after a green
+    second.add_labels(3, ["golden-path:passing"])
+    second.remove_label(3, "golden-path:failing")
+    assert _sent(fake, since) == []
+    second.add_labels(3, ["golden-path:failing"])  # red: both change
+    second.remove_label(3, "golden-path:passing")
+    assert fake.labels_of(REPO, 3) == ["golden-path:failing"]
+
+
+def test_several_failure_patterns_read_the_open_issues_once(
+    fake: FakeGitHub, client: RepoClient
+) -> None:
+    since = len(fake.requests)
+    assert client.find_open_issue("five-whys", "<!-- sig=a -->") is None
+    created = client.create_issue("Five whys: a", "<!-- sig=a -->", ["five-whys"])
+    assert client.find_open_issue("five-whys", "<!-- sig=b -->") is None
+    assert client.find_open_issue("five-whys", "<!-- sig=a -->") == created
+    assert sum(r.startswith("GET") for r in _sent(fake, since)) == 1
