@@ -427,7 +427,8 @@ def test_webhook_messages_are_what_the_celery_worker_consumes(redis_url: str) ->
     broker = redis_url.rsplit("/", 1)[0] + "/3"
     sent = comment_event(delivery_id="d-celery", number=3, comment_id=4, body='50% "done"')
     redis.Redis.from_url(broker).delete("events")
-    asyncio.run(_admit(broker, "d-celery-" + uuid.uuid4().hex, event_message(sent)))
+    trace = {"delivery_id": "d-celery", "repo": "o/r", "installation_id": 1}
+    asyncio.run(_admit(broker, "d-celery-" + uuid.uuid4().hex, event_message(sent, trace)))
     consumer = Celery("consumer", broker=broker, set_as_current=False)
     with consumer.connection_for_read() as connection:
         queue = connection.SimpleQueue("events", no_ack=True)
@@ -436,6 +437,7 @@ def test_webhook_messages_are_what_the_celery_worker_consumes(redis_url: str) ->
     assert message.headers["task"] == "golden_path.handle_event"
     assert message.headers["id"] == message.properties["correlation_id"]
     assert message.delivery_info["routing_key"] == "events"
+    assert message.headers["gp_trace"] == trace  # the worker's logs carry the delivery's ids
     args, kwargs, embed = message.decode()
     assert (args, embed["chain"]) == ([], None)
     assert event_from_dict(kwargs["event"]) == sent

@@ -43,10 +43,10 @@ def test_request_counts_of_a_passing_and_a_failing_run_at_steady_state(stack, ma
         {"tests/test_journeys.py": PASSING_SUITE}, plan=ONE_PHASE, body="Fixes #3"
     )
     stack.github.fake.add_issue(project.repo, LINKED, title="t", body="")
-    _run(stack, project, "golden-path:passing")  # warm-up: labels created, first posts
+    _run(stack, project, "golden-path:passing", relabels=True)  # warm-up: labels, first posts
     passing = _run(stack, project, "golden-path:passing")
     project.push(stack, {"tests/test_journeys.py": THREE_PATTERNS})
-    _run(stack, project, "golden-path:failing")  # warm-up on the new head: five-whys label
+    _run(stack, project, "golden-path:failing", relabels=True)  # five-whys label and issues
     failing = _run(stack, project, "golden-path:failing")
     print(f"\nGitHub API requests at steady state: passing {len(passing)}, failing {len(failing)}")
     for name, sent in (("passing", passing), ("failing", failing)):
@@ -60,26 +60,35 @@ def test_request_counts_of_a_passing_and_a_failing_run_at_steady_state(stack, ma
     assert failing_kinds["POST /repos/R/issues/N/comments"] == 3  # each pattern's open issue
 
 
-def _run(stack: Stack, project: Project, label: str) -> list[dict[str, Any]]:
-    """Requests to the repository from the command to the run's last post."""
+def _run(
+    stack: Stack, project: Project, label: str, *, relabels: bool = False
+) -> list[dict[str, Any]]:
+    """Requests to the repository from the command to the run's last post: the linked issue's
+    comment, then (when the result changed) its label added and the other one removed."""
     fake = stack.github.fake
     since = len(fake.request_log())
     before = _linked_comment(stack, project)
-    stack.comment(project.repo, project.number, "/golden-path run")
-    wait_until(
-        lambda: (
+
+    def sent() -> list[dict[str, Any]]:
+        return [
+            r
+            for r in fake.request_log()[since:]
+            if f"/repos/{project.repo}/" in r["path"] or r["path"] == f"/repos/{project.repo}"
+        ]
+
+    def reported() -> bool:
+        removed = any(
+            r["method"] == "DELETE" and f"/issues/{LINKED}/labels/" in r["path"] for r in sent()
+        )
+        return (
             fake.labels_of(project.repo, LINKED) == [label]
             and _linked_comment(stack, project) not in (None, before)
-        ),
-        timeout=90,
-        interval=0.1,
-        what=f"the run's report on #{LINKED}",
-    )
-    return [
-        r
-        for r in fake.request_log()[since:]
-        if f"/repos/{project.repo}/" in r["path"] or r["path"] == f"/repos/{project.repo}"
-    ]
+            and (removed or not relabels)
+        )
+
+    stack.comment(project.repo, project.number, "/golden-path run")
+    wait_until(reported, timeout=90, interval=0.1, what=f"the run's report on #{LINKED}")
+    return sent()
 
 
 def _linked_comment(stack: Stack, project: Project) -> str | None:

@@ -161,10 +161,11 @@ class _Job:
         selected = self._select(plan)
         self._secrets += executor.secret_values(plan, self.services.worker_env)
         self.scrubber = Scrubber(self._secrets)
-        self._wait_for_environment(plan)
-        if self.record.pr_number is not None:
+        waited = self._wait_for_environment(plan)
+        if waited and self.record.pr_number is not None:
             self._assert_head()  # the wait may have been long: the approval is for one commit
-        self._progress(self._setting_up(plan, selected))  # in_progress before a long deploy
+        if plan.setup:  # in_progress before a long deploy; otherwise the first phase says it
+            self._progress(self._setting_up(plan, selected))
         deadline = time.monotonic() + plan.timeout_minutes * 60
         self.services.records.set_fields(
             self.record.run_id,
@@ -177,7 +178,7 @@ class _Job:
             selected,
             env=executor.build_env(plan, self.services.worker_env),
             artifacts=self.artifacts,
-            on_progress=self._progress,
+            on_progress=self._phase_progress,
             should_stop=self._should_stop,
             deadline=deadline,
             report_fields=self._report_fields(),
@@ -295,15 +296,18 @@ class _Job:
         except plan_module.UnknownPhases as error:
             raise _Stop(Conclusion.FAILURE, str(error)) from None
 
-    def _wait_for_environment(self, plan: plan_module.Plan) -> None:
+    def _wait_for_environment(self, plan: plan_module.Plan) -> bool:
+        """Hold the environment's lock; True when the run had to wait its turn for it."""
         self.lock = self.services.lock_for(self.record.repo, plan.environment, self.record.run_id)
         self.lock.join()
         joined = time.monotonic()
+        waited = False
         while True:
             turn = self.lock.try_acquire()
             if turn.holding:
                 self.services.on_lock_wait(time.monotonic() - joined)
-                return
+                return waited
+            waited = True
             if (reason := self._should_stop()) is not None:
                 raise _Stop(Conclusion.CANCELLED, reason)
             self._note_waiting(plan.environment, turn)
@@ -325,7 +329,7 @@ class _Job:
         self._update_check(status="queued", output=output)
 
     # callbacks
-    def _progress(self, progress: RunReport) -> None:
+    def _progress(self, progress: RunReport, *, to_github: bool = True) -> None:
         current = progress.current_phase
         self.services.records.set_fields(
             self.record.run_id,
@@ -334,7 +338,14 @@ class _Job:
                 summary.verdict(p, self.scrubber.scrub) for p in progress.phases
             ],  # for `/golden-path status`
         )
-        self._progress_out.offer(progress)
+        if to_github:
+            self._progress_out.offer(progress)
+
+    def _phase_progress(self, progress: RunReport) -> None:
+        """The executor's callback. When a phase has just ended and none runs, GitHub hears of
+        it with the next phase's start or with the conclusion right after: an update now would
+        be one more write for nothing."""
+        self._progress(progress, to_github=progress.current_phase is not None)
 
     def _publish_progress(self, progress: RunReport) -> None:
         try:
