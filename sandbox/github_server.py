@@ -720,6 +720,7 @@ class FakeGitHub:
         query = dict(request.query_params)
         raw = await request.body()
         record: dict[str, Any] = {
+            "at": time.time(),  # for pacing checks: writes per minute
             "method": method,
             "path": path,
             "query": query,

@@ -18,6 +18,7 @@ SMALL = {
     "process_memory.py": ["--rounds", "1", "--tests", "50", "--webhooks", "200"],
     "runner_overhead.py": ["--runs", "1"],
     "supersede_latency.py": ["--runs", "1"],
+    "github_write_pacing.py": ["--runs", "3", "--slots", "2"],
 }
 
 

@@ -8,6 +8,7 @@ from functools import cached_property, lru_cache
 
 import redis
 
+from bot.github.budget import RedisWritePacer
 from bot.github.client import GitHubApp, RepoClient
 from bot.github.memo import RedisMemo
 from bot.settings import Settings, get_settings
@@ -58,6 +59,7 @@ class Services:
             self.settings.github_api_url,
             on_response=self.metrics.github_response,
             memo=RedisMemo(self.redis),  # shared: the next run, on any worker, skips the reads
+            pacer=RedisWritePacer(self.redis),  # writes per installation, across every worker
         )
 
     @cached_property

@@ -15,6 +15,7 @@ import hashlib
 import logging
 import re
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -26,6 +27,7 @@ import requests
 from github.GithubRetry import GithubRetry
 from urllib3.exceptions import MaxRetryError
 
+from bot.github.budget import LocalWritePacer, WritePacer
 from bot.github.memo import LocalMemo, Memo
 
 log = logging.getLogger(__name__)
@@ -147,12 +149,13 @@ _BUILT_IN_ROLES = frozenset({"admin", "maintain", "write", "triage", "read"})
 _ERRORS = (github.GithubException, requests.RequestException, MaxRetryError)
 
 
-# PyGithub spaces requests (0.25 s) and writes (1 s) by default. Reads need no spacing; GitHub asks
-# integrations to space content-creating writes, which matters for bulk jobs. A run posts a handful
-# (reaction, check run, comment, labels), and each event task has its own client, so a short gap
-# keeps reactions and queued checks prompt while still never bursting writes.
+# PyGithub spaces requests (0.25 s) and writes (1 s) by default, per client object. GitHub's limit
+# on content-creating writes is per installation, so writes are paced by one schedule per
+# installation that every process shares (`bot.github.budget`), and PyGithub's own gaps are off:
+# a reaction and a queued check go out at once, a burst of twenty runs is spread over minutes.
 READ_GAP_SECONDS: float | None = None
-WRITE_GAP_SECONDS: float | None = 0.2
+WRITE_GAP_SECONDS: float | None = None
+_WRITES = frozenset({"POST", "PATCH", "PUT", "DELETE"})
 
 
 class GitHubApp:
@@ -170,6 +173,8 @@ class GitHubApp:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         on_response: ResponseObserver = _ignore_response,
         memo: Memo | None = None,
+        pacer: WritePacer | None = None,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self._on_response = on_response
@@ -177,6 +182,8 @@ class GitHubApp:
         self._gaps = (seconds_between_requests, seconds_between_writes)
         self._clock = clock
         self._memo = memo if memo is not None else LocalMemo()
+        self._pacer = pacer if pacer is not None else LocalWritePacer()
+        self._sleep = sleep
         # AppAuth signs RS256 with iat 60 s in the past and exp 5 min ahead (PyGithub defaults).
         self._integration = github.GithubIntegration(
             auth=github.Auth.AppAuth(str(app_id), private_key_pem),
@@ -217,7 +224,14 @@ class GitHubApp:
             seconds_between_writes=self._gaps[1],
             on_response=functools.partial(self._on_response, installation_id),
             memo=self._memo,
+            before_write=functools.partial(self._wait_for_write, installation_id),
         )
+
+    def _wait_for_write(self, installation_id: int) -> None:
+        wait = self._pacer.reserve_write(installation_id)
+        if wait > 0:
+            log.info("pacing GitHub writes of installation %s: %.1f s", installation_id, wait)
+            self._sleep(wait)
 
 
 class RepoClient:
@@ -234,8 +248,10 @@ class RepoClient:
         seconds_between_writes: float | None = WRITE_GAP_SECONDS,
         on_response: Callable[..., None] = _ignore_response,
         memo: Memo | None = None,
+        before_write: Callable[[], None] = lambda: None,
     ) -> None:
         self.full_name = full_name
+        self._before_write = before_write  # the installation's write pacing
         self._on_response = on_response  # (method, path, status, remaining, repo)
         self._token_source = token_source
         self._base_url = base_url.rstrip("/")
@@ -272,6 +288,8 @@ class RepoClient:
         url = f"{self._repo_path}{path}"
         if query:
             url += "?" + urlencode({k: v for k, v in query.items() if v is not None})
+        if verb in _WRITES:
+            self._before_write()
         try:
             headers, data = self._requester().requestJsonAndCheck(verb, url, input=body)
         except _ERRORS as error:
