@@ -4,7 +4,8 @@ Starts redis-server, the GitHub sandbox, and the Procfile's `web` and `worker`; 
 creates a repository with a one-phase plan, posts a signed `/golden-path run` comment, and times:
 the webhook's answer, then the `queued` check run, the 👀 reaction, and the `in_progress` update,
 each measured from the moment the answer arrived. The baseline, measured in the same run, is a
-`GET /healthz` round trip to the same web process.
+`GET /healthz` round trip to the same web process. Then every run slot is filled with a slow run
+and the `queued` check and the 👀 are timed again (busy: no `in_progress` until a slot frees).
 
     .venv/bin/python bench/webhook_latency.py [--runs 10]
 """
@@ -29,13 +30,17 @@ phases:
     suites: [tests/test_smoke.py]
 """
 SUITE = "def test_ok():\n    assert True\n"
+SLOW_SUITE = "import time\n\n\ndef test_slow():\n    time.sleep(120)\n"
+SLOTS = 2
 
 
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=10)
     args = parser.parse_args()
-    stack = Stack(processes=("web", "worker")).start()
+    stack = Stack(
+        processes=("web", "worker"), extra_env={"GOLDEN_PATH_RUN_SLOTS": str(SLOTS)}
+    ).start()
     try:
         figures = {"answer": [], "queued": [], "eyes": [], "in_progress": [], "healthz": []}
         for index in range(args.runs + 1):  # the first run warms the workers up; not counted
@@ -50,12 +55,46 @@ def main() -> int:
         base = statistics.median(figures["healthz"])
         ratio = statistics.median(figures["in_progress"]) / base
         print(f"  in_progress / healthz round trip: {ratio:.0f}x")
+        busy = busy_runs(stack, args.runs)
+        print(f"every run slot busy ({SLOTS} slow runs), {args.runs} runs (ms; median [min-max]):")
+        for name, values in busy.items():
+            ms = [v * 1000 for v in values]
+            print(f"  {name:<12} {statistics.median(ms):8.1f}  [{min(ms):.1f}-{max(ms):.1f}]")
     finally:
         stack.stop()
     return 0
 
 
-def one_run(stack: Stack, index: int) -> dict[str, float]:
+def busy_runs(stack: Stack, runs: int) -> dict[str, list[float]]:
+    """Fill every run slot with a slow run, then time `queued` and eyes of new commands."""
+    fake = stack.github.fake
+    for slot in range(SLOTS):
+        repo = f"bench/busy-{slot}"
+        _, sha = stack.add_project(
+            repo, {".github/golden-path.yml": PLAN, "tests/test_smoke.py": SLOW_SUITE}
+        )
+        assert stack.comment(repo, 1, "/golden-path run").status_code == 202
+        wait_until(
+            lambda repo=repo, sha=sha: any(
+                h["body"].get("status") == "in_progress"
+                for r in fake.check_runs(repo, head_sha=sha)
+                for h in r["history"]
+            ),
+            timeout=120,
+            interval=0.05,
+            what="a slow run in progress",
+        )
+    figures: dict[str, list[float]] = {"queued": [], "eyes": []}
+    for index in range(runs):
+        sample = one_run(stack, 1000 + index, until=("queued", "eyes"))
+        for name in figures:
+            figures[name].append(sample[name])
+    return figures
+
+
+def one_run(
+    stack: Stack, index: int, until: tuple[str, ...] = ("queued", "eyes", "in_progress")
+) -> dict[str, float]:
     repo = f"bench/latency-{index}"
     _, sha = stack.add_project(
         repo, {".github/golden-path.yml": PLAN, "tests/test_smoke.py": SUITE}
@@ -78,9 +117,12 @@ def one_run(stack: Stack, index: int) -> dict[str, float]:
         statuses = [h["body"].get("status") for r in runs for h in r["history"]]
         if "in_progress" in statuses and "in_progress" not in seen:
             seen["in_progress"] = now
-        return len(seen) == 3
+        return all(name in seen for name in until)
 
-    wait_until(observe, timeout=60, interval=0.002, what="queued, eyes and in_progress")
+    wait_until(observe, timeout=60, interval=0.002, what=", ".join(until))
+    sample = {name: at - answered for name, at in seen.items()}
+    if "in_progress" not in until:
+        return sample
     wait_until(
         lambda: any(r["status"] == "completed" for r in fake.check_runs(repo, sha)),
         timeout=60,
@@ -89,7 +131,6 @@ def one_run(stack: Stack, index: int) -> dict[str, float]:
     ping_start = time.perf_counter()
     httpx.get(f"{stack.web_url}/healthz", timeout=5)
     healthz = time.perf_counter() - ping_start
-    sample = {name: at - answered for name, at in seen.items()}
     return {"answer": answered - start, **sample, "healthz": healthz}
 
 
