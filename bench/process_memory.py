@@ -15,7 +15,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+import signal
 import statistics
+import subprocess
 import sys
 import threading
 import time
@@ -65,7 +68,33 @@ def one_round(index: int, args: argparse.Namespace) -> dict[str, float]:
         stack.stop()
 
 
+def _bare_celery_ready(stack: Stack) -> float:
+    """Seconds until a task-less Celery worker with the same flags is ready (the yardstick)."""
+    log = stack.workdir / "bare-celery.log"
+    started = time.perf_counter()
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [
+                *("celery", "-A", "bench.bare_celery", "worker", "--loglevel", "INFO"),
+                *("-Q", "bare", "-n", f"bare-{os.getpid()}@%h", "--pool", "threads"),
+                *("--without-mingle", "--without-gossip", "--without-heartbeat"),
+            ],
+            cwd=ROOT,
+            env=stack.env(),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        wait_until(lambda: " ready." in log.read_text(errors="replace"), timeout=60, interval=0.01)
+        return time.perf_counter() - started
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=30)
+
+
 def _worker_figures(stack: Stack) -> dict[str, float]:
+    bare = _bare_celery_ready(stack)
     started = time.perf_counter()
     proc = stack.start_process("worker")
     wait_until(lambda: stack.log("worker").count(" ready.") >= 2, timeout=60, interval=0.01)
@@ -73,7 +102,9 @@ def _worker_figures(stack: Stack) -> dict[str, float]:
     time.sleep(2)  # idle: whatever the workers do after start-up has settled
     pss, rss, count = tree_memory(proc.pid, only="celery")
     return {
+        "bare Celery worker ready (s)": bare,
         "worker ready (s)": ready,
+        "worker ready / bare Celery": ready / bare,
         "worker idle PSS (MB)": pss,
         "worker idle RSS (MB)": rss,
         "worker processes": count,
