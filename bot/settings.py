@@ -68,6 +68,8 @@ class Settings(BaseSettings):
         default="auto", validation_alias="GOLDEN_PATH_LOG_FORMAT"
     )
     log_level: str = Field(default="INFO", validation_alias="GOLDEN_PATH_LOG_LEVEL")
+    # How long run history (patterns, tests, a pull request's runs) is kept, in days.
+    history_days: float = Field(default=90, gt=0, validation_alias="GOLDEN_PATH_HISTORY_DAYS")
 
     @model_validator(mode="after")
     def _strip_urls(self) -> Settings:

@@ -66,6 +66,11 @@ def _parser() -> argparse.ArgumentParser:
         help="isolate setup and tests with bubblewrap as the bot does (default: your own code "
         "runs unsandboxed)",
     )
+    history = commands.add_parser(
+        "history", help="a repository's flakiest tests and most frequent failure patterns"
+    )
+    history.add_argument("repo", help="owner/name")
+    history.add_argument("--limit", type=int, default=10, help="rows per list (default: 10)")
     validate = commands.add_parser("validate", help="check a plan file")
     validate.add_argument("file", nargs="?", type=Path, default=Path(plan_mod.PLAN_PATH))
     return parser
@@ -78,6 +83,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         console = Console(highlight=False, width=max(console.width, 200))
     if args.command == "validate":
         return validate(args.file, console)
+    if args.command == "history":
+        return show_history(args.repo, args.limit, console)
     return run_locally(args, console)
 
 
@@ -108,6 +115,37 @@ def validate(path: Path, console: Console) -> int:
     if plan is None:
         return EXIT_USAGE
     _say(console, f"{path}: ok: {len(plan.phases)} phase(s): {', '.join(plan.phase_ids)}")
+    return EXIT_OK
+
+
+# --- history ------------------------------------------------------------------------------
+
+
+def show_history(repo: str, limit: int, console: Console) -> int:
+    """What the bot remembers of `repo` (REDIS_URL, as the bot's own processes read it)."""
+    import redis
+
+    from bot.settings import get_settings
+    from bot.state.history import History
+
+    settings = get_settings()
+    client = redis.Redis.from_url(settings.redis_url, socket_connect_timeout=2)
+    store = History(client, max_age_days=settings.history_days)
+    try:
+        flaky, patterns = store.flakiest(repo, limit), store.frequent_patterns(repo, limit)
+    except redis.RedisError as exc:
+        _say(console, f"golden-path: cannot read history from Redis: {type(exc).__name__}")
+        return EXIT_USAGE
+    for title, rows, what in (
+        (f"Flakiest tests of {repo}", flaky, "flaky runs"),
+        (f"Most frequent failure patterns of {repo}", patterns, "failing runs"),
+    ):
+        table = Table(title=title, title_justify="left")
+        table.add_column(what, justify="right")
+        table.add_column("test" if "tests" in title else "pattern")
+        for name, count in rows:
+            table.add_row(str(count), Text(name))
+        console.print(table if rows else Text(f"{title}: none recorded", style="dim"))
     return EXIT_OK
 
 

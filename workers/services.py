@@ -13,6 +13,7 @@ from bot.github.client import GitHubApp, RepoClient
 from bot.github.memo import RedisMemo
 from bot.settings import Settings, get_settings
 from bot.state.env_lock import EnvironmentLock
+from bot.state.history import History
 from bot.state.run_records import RunRecords
 from bot.telemetry.metrics import RedisMetrics
 from bot.web import links
@@ -66,6 +67,10 @@ class Services:
     def metrics(self) -> RedisMetrics:
         return RedisMetrics(self.redis)
 
+    @cached_property
+    def history(self) -> History:
+        return History(self.redis, max_age_days=self.settings.history_days)
+
     def github_for(self, installation_id: int, repo: str) -> RepoClient:
         return self.github_app.repo_client(installation_id, repo)
 
@@ -90,6 +95,7 @@ class Services:
             on_lock_wait=self.metrics.lock_waited,
             isolation=sandbox.isolation(self.settings.sandbox),
             sandboxed=self.settings.sandbox != "none",
+            history=self.history,
         )
 
 

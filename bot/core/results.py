@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from bot.core.history import HistoryView
+
 
 class Outcome(StrEnum):
     PASSED = "passed"
@@ -180,6 +182,7 @@ class RunReport:
     duration_seconds: float = 0.0
     sandboxed: bool = True  # False: GOLDEN_PATH_SANDBOX=none, and every check run says so
     extra: dict[str, str] = field(default_factory=dict)
+    history: HistoryView | None = None  # the past, when the bot keeps history (not the CLI)
 
     @property
     def current_phase(self) -> PhaseVerdict | None:

@@ -23,7 +23,7 @@ from bot.core.results import Conclusion, PhaseStatus, PhaseVerdict, RunReport
 from bot.core.scrub import Scrubber
 from bot.state.run_records import RecordNotFound, RunRecord, RunRecords
 from bot.telemetry import trace
-from workers import publish
+from workers import publish, recall
 from workers.engine import executor
 from workers.job import summary
 
@@ -65,6 +65,7 @@ class RunServices:
     isolation: executor.Isolation = field(default=executor.unsandboxed)
     sandboxed: bool = False  # says whether `isolation` is the sandbox, for the check run
     heartbeat_seconds: float = HEARTBEAT_SECONDS
+    history: recall.HistoryStore | None = None  # none: reports say nothing of the past
     on_lock_wait: Callable[[float], None] = lambda seconds: None  # seconds before it held it
 
 
@@ -184,6 +185,7 @@ class _Job:
             report_fields=self._report_fields(),
             isolation=self.services.isolation,
         )
+        result = self._with_history(result)
         # The record completes as soon as the check run is concluded, not after the PR comment
         # and issues: from then on a Re-run or `/golden-path run` starts a new run.
         self._progress_out.close()  # no late progress update may overwrite the conclusion
@@ -205,7 +207,26 @@ class _Job:
         patterns = summary.patterns(result, links, self.scrubber.scrub)
         if patterns:  # for the dashboard: the patterns with their five-whys links
             self.services.records.set_fields(self.record.run_id, patterns=patterns)
+        self._remember(result)
         return result
+
+    def _with_history(self, result: RunReport) -> RunReport:
+        """The report with its past; history is an extra, never a reason to lose a result."""
+        if self.services.history is None:
+            return result
+        try:
+            return recall.gather(self.services.history, result)
+        except Exception:
+            log.warning("run %s: history unavailable", self.record.run_id, exc_info=True)
+            return result
+
+    def _remember(self, result: RunReport) -> None:
+        if self.services.history is None:
+            return
+        try:
+            recall.remember(self.services.history, result)
+        except Exception:
+            log.warning("run %s: history not recorded", self.record.run_id, exc_info=True)
 
     def _with_retries(self, send: Callable[[], Any]) -> None:
         """GitHub having a bad minute (5xx past PyGithub's own retries, a rate limit) must not

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.core.report.markdown import oneline, url
+from bot.core.report.past import flaky_rate, pattern_seen
 from bot.core.results import (
     Conclusion,
     Outcome,
@@ -190,6 +191,7 @@ def pattern_item(pattern: FailurePattern, report: RunReport) -> dict[str, Any]:
         "short": pattern.short,
         "key": pattern.key,
         "tests": plural(len(pattern.tests), "test"),
+        "seen": pattern_seen(report, pattern.key),
         "phases": [names.get(pid, pid) for pid in pattern.phase_ids],
     }
 
@@ -233,6 +235,7 @@ def flaky_items(report: RunReport) -> list[dict[str, Any]]:
             "phase": phase.name or phase.phase_id,
             "attempts": attempts_text(test),
             "counted": "passed" if test.outcome is Outcome.PASSED else "failed",
+            "rate": flaky_rate(report, test.node_id),
         }
         for phase in report.phases
         for test in phase.flaky_tests

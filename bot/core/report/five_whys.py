@@ -15,9 +15,10 @@ from bot.core.report.markdown import (
     defuse,
     oneline,
 )
+from bot.core.report.past import day, seen_words
 from bot.core.report.templating import fit, render_template
 from bot.core.results import RunReport
-from bot.core.signatures import FailurePattern
+from bot.core.signatures import FailurePattern, error_text
 
 
 def _evidence(pattern: FailurePattern, report: RunReport, template: str) -> Callable[[int], str]:
@@ -35,6 +36,12 @@ def _evidence(pattern: FailurePattern, report: RunReport, template: str) -> Call
         "phase_ids": " ".join(pattern.phase_ids),
         "message": cut_chars(pattern.example_message.strip() or "(no message)", EXCERPT_CHARS),
         "traceback": cut_chars(pattern.example_traceback.strip(), TRACEBACK_CHARS, keep="tail"),
+        "past": _past(pattern, report),
+        "why": {
+            "raised_at": pattern.raised_at or pattern.location,
+            "failed_at": pattern.failed_at,
+            "message": oneline(error_text(pattern.example_message, pattern.example_traceback), 300),
+        },
     }
 
     def render(k: int) -> str:
@@ -43,6 +50,29 @@ def _evidence(pattern: FailurePattern, report: RunReport, template: str) -> Call
         )
 
     return render
+
+
+def _past(pattern: FailurePattern, report: RunReport) -> dict[str, str]:
+    """Evidence from history: when the pattern was first and last seen, the newest commit on
+    which these tests passed, their flaky rate. Empty without history."""
+    if report.history is None:
+        return {}
+    found = report.history.patterns.get(pattern.key)
+    passes = [
+        report.history.last_passed[t] for t in pattern.tests if t in report.history.last_passed
+    ]
+    newest = max(passes, key=lambda o: o.at) if passes else None
+    runs = [report.history.tests[t] for t in pattern.tests if t in report.history.tests]
+    total, flaky = sum(h.runs for h in runs), sum(h.flaky for h in runs)
+    return {
+        "seen": seen_words(found),
+        "first_seen": day(found.first_seen) if found and found.first_seen else "",
+        "last_seen": day(found.last_seen) if found and found.last_seen else "",
+        "last_passed_sha": newest.sha[:7] if newest else "",
+        "last_passed_day": day(newest.at) if newest else "",
+        "last_passed_pr": str(newest.pr_number) if newest and newest.pr_number else "",
+        "flaky_rate": f"{flaky} of the last {total} runs of these tests" if total else "",
+    }
 
 
 def render_five_whys_issue(pattern: FailurePattern, report: RunReport) -> tuple[str, str]:

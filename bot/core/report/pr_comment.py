@@ -13,6 +13,7 @@ from bot.core.report.facts import (
     table,
 )
 from bot.core.report.markdown import MAX_BODY_CHARS, MAX_LISTED, MAX_PATTERNS_LISTED, url
+from bot.core.report.past import mention_line, runs_table
 from bot.core.report.templating import fit, render_template
 from bot.core.results import RunReport
 
@@ -36,6 +37,8 @@ def render_pr_comment(report: RunReport, five_whys_links: Mapping[str, str]) -> 
             patterns_omitted=len(items) - k,
             annotated=any(p.failures for p in report.phases),
             flaky=flaky[:MAX_LISTED],
+            runs=runs_table(report),
+            mention=mention_line(report),
             flaky_omitted=max(0, len(flaky) - MAX_LISTED),
         )
 

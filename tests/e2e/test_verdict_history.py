@@ -1,0 +1,102 @@
+"""Flaky tests, history and the PR comment's run table, end to end through the real workers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sandbox.stack import wait_until
+from tests.e2e.conftest import FAILING_SUITE, PASSING_SUITE, bot_comments, check_runs
+
+FLAKY_SUITE = """
+import pathlib
+
+def test_stable():
+    pass
+
+def test_websocket_events():
+    marker = pathlib.Path("flaky-marker")
+    if not marker.exists():
+        marker.write_text("failed once")
+        raise TimeoutError("websocket closed before agent_completed")
+"""
+
+
+def plan(flaky: str) -> str:
+    return f"""
+flaky: {flaky}
+phases:
+  - id: ws
+    name: Websocket events
+    retries: 2
+    suites: [tests/test_ws.py]
+"""
+
+
+def completed(stack: Any, project: Any, count: int) -> list[dict[str, Any]]:
+    def done() -> list[dict[str, Any]] | None:
+        runs = [
+            r
+            for r in check_runs(stack, project)
+            if r["status"] == "completed" and r.get("conclusion") != "action_required"
+        ]
+        return runs if len(runs) >= count else None
+
+    return wait_until(done, timeout=90, interval=0.2, what=f"{count} completed check runs")
+
+
+def sticky(stack: Any, project: Any, containing: str) -> str:
+    def find() -> str | None:
+        for comment in bot_comments(stack, project.repo, project.number):
+            if containing in comment["body"]:
+                return str(comment["body"])
+        return None
+
+    return wait_until(find, timeout=60, interval=0.2, what=f"sticky comment with {containing!r}")
+
+
+def test_flaky_test_under_both_policies(stack, make_project):
+    for policy, conclusion, counted in (
+        ("pass", "success", "passed"),
+        ("fail", "failure", "failed"),
+    ):
+        project = make_project({"tests/test_ws.py": FLAKY_SUITE}, plan=plan(policy))
+        stack.comment(project.repo, 1, "/golden-path run")
+        [check] = completed(stack, project, 1)
+        assert check["conclusion"] == conclusion, policy
+        summary = check["output"]["summary"]
+        assert "**Flaky tests**" in summary
+        row = next(ln for ln in summary.splitlines() if "test_websocket_events" in ln)
+        assert "❌ failed" in row and "✅ passed" in row and row.rstrip(" |").endswith(counted)
+        comment = sticky(stack, project, "**Flaky tests**")
+        assert "1 flaky" in comment
+        notes = check["annotations"]
+        assert [n["title"] for n in notes] == ["Flaky: tests/test_ws.py::test_websocket_events"]
+
+
+def test_history_table_after_three_runs_and_one_mention_only_on_a_flip(stack, make_project):
+    project = make_project(
+        {"tests/test_auth.py": PASSING_SUITE, "tests/test_checkout.py": FAILING_SUITE}
+    )
+    stack.comment(project.repo, 1, "/golden-path run")
+    completed(stack, project, 1)
+    first = sticky(stack, project, "Runs of this pull request (1)")
+    stack.comment(project.repo, 1, "/golden-path run")
+    completed(stack, project, 2)
+    second = sticky(stack, project, "Runs of this pull request (2)")
+    project.push(stack, {"tests/test_checkout.py": PASSING_SUITE}, "fix checkout")
+    stack.comment(project.repo, 1, "/golden-path run")
+    completed(stack, project, 1)
+    third = sticky(stack, project, "Runs of this pull request (3)")
+    assert "@octocat" not in first and "@octocat" not in second  # first run, then a repeat
+    assert third.count("@octocat") == 1
+    assert "@octocat: the golden path now passes (it failed before)." in third
+    table = third.split("Runs of this pull request (3)</summary>")[1]
+    rows = [ln for ln in table.splitlines() if ln.startswith("| `")]
+    assert len(rows) == 3 and "(this run)" in rows[0] and "✅ passed" in rows[0]
+    assert "❌ failed" in rows[1] and "❌ failed" in rows[2]
+    five_whys = [i["title"] for i in stack.github.fake.issues(project.repo)]
+    assert (
+        "Five whys: ConnectionError: payment gateway 10.0.0.7:8443 refused after 1.25s" in five_whys
+    )
+    assert not [t for t in five_whys if "<" in t]  # no placeholder tokens in any title
+    assert "**new in this pull request**" in first
