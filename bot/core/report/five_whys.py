@@ -52,11 +52,22 @@ def _evidence(pattern: FailurePattern, report: RunReport, template: str) -> Call
     return render
 
 
+_PAST_KEYS = (
+    "seen",
+    "first_seen",
+    "last_seen",
+    "last_passed_sha",
+    "last_passed_day",
+    "last_passed_pr",
+    "flaky_rate",
+)
+
+
 def _past(pattern: FailurePattern, report: RunReport) -> dict[str, str]:
     """Evidence from history: when the pattern was first and last seen, the newest commit on
     which these tests passed, their flaky rate. Empty without history."""
     if report.history is None:
-        return {}
+        return dict.fromkeys(_PAST_KEYS, "")
     found = report.history.patterns.get(pattern.key)
     passes = [
         report.history.last_passed[t] for t in pattern.tests if t in report.history.last_passed
