@@ -125,4 +125,4 @@ def test_real_retries_under_both_policies(tmp_path: Path, policy: str, status: s
     [never] = broken.failures
     assert [a.outcome for a in never.attempts] == [F, F]  # retried alone, failed again
     assert not never.flaky and broken.status is PhaseStatus.FAILED
-    assert (tmp_path / "a" / "junit-ws-retry-1.xml").exists()
+    assert (tmp_path / "a" / executor.OUTPUT_DIR / "junit-ws-retry-1.xml").exists()
