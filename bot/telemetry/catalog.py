@@ -67,14 +67,20 @@ SHARED = (RUNS, RUN_DURATION, PHASE_DURATION, LOCK_WAIT, GITHUB_REQUESTS, RATE_R
 
 _ID = re.compile(r"^\d+$")
 _SHA = re.compile(r"^[0-9a-f]{40}$")
-_AFTER_NAMED = {"labels": "{name}", "contents": "{path}", "ref": "{ref}", "refs": "{ref}"}
+_AFTER_NAMED = {
+    "labels": "{name}",
+    "contents": "{path}",
+    "ref": "{ref}",
+    "refs": "{ref}",
+    "collaborators": "{username}",  # one label per commenter would grow without bound
+}
 
 
 def endpoint_template(path: str, repo: str | None = None) -> str:
     """`/repos/acme/app/issues/5/labels/x` -> `/repos/{owner}/{repo}/issues/{n}/labels/{name}`.
 
-    Numbers, commit shas and the names that follow `labels/`, `contents/` and `refs/` become
-    placeholders, so the label set stays the size of the bot's own code."""
+    Numbers, commit shas and the names that follow `labels/`, `contents/`, `refs/` and
+    `collaborators/` become placeholders, so the label set stays the size of the bot's own code."""
     path = path.split("?", 1)[0]
     if repo and path.startswith(f"/repos/{repo}"):
         path = "/repos/{owner}/{repo}" + path[len(f"/repos/{repo}") :]

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import redis
-from prometheus_client import CollectorRegistry, Counter
+from prometheus_client import CollectorRegistry, Counter, disable_created_metrics
 from prometheus_client.core import (
     CounterMetricFamily,
     GaugeMetricFamily,
@@ -120,6 +120,7 @@ class WebMetrics:
     trip: this process serves `/metrics` itself (each web instance reports its own)."""
 
     def __init__(self, client: redis.Redis) -> None:
+        disable_created_metrics()  # `_created` samples only add noise to counters here
         self.registry = CollectorRegistry()
         self.deliveries = Counter(
             "golden_path_deliveries",

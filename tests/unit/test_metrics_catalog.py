@@ -47,7 +47,7 @@ REPO = "acme/app"
         (
             "collaborator permission",
             "/repos/acme/app/collaborators/octocat/permission",
-            "/repos/{owner}/{repo}/collaborators/octocat/permission",
+            "/repos/{owner}/{repo}/collaborators/{username}/permission",
         ),
     ],
 )
