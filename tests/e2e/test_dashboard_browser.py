@@ -15,7 +15,13 @@ from typing import Any
 import pytest
 
 from sandbox.stack import Stack, wait_until
-from tests.e2e.conftest import PASSING_SUITE, Project, check_runs, wait_for_check
+from tests.e2e.conftest import (
+    PASSING_SUITE,
+    Project,
+    check_runs,
+    create_project,
+    wait_for_check,
+)
 
 CHROMIUM = "/usr/bin/chromium"
 playwright_api = pytest.importorskip("playwright.sync_api")
@@ -111,9 +117,25 @@ def private_project(make_project: Any, stack: Stack, files: dict[str, str], **kw
     return project
 
 
-def run_to_completion(stack: Stack, project: Project) -> dict[str, Any]:
+def successes(stack: Stack, project: Project) -> int:
+    return sum(1 for c in check_runs(stack, project) if c.get("conclusion") == "success")
+
+
+def run_once_more(stack: Stack, project: Project) -> dict[str, Any]:
+    """One more `/golden-path run auth`, to its completion; returns its check run."""
+    done = successes(stack, project)
     assert stack.comment(project.repo, 1, "/golden-path run auth").status_code == 202
+    wait_until(lambda: successes(stack, project) > done, timeout=90, what="the run to complete")
     return wait_for_check(stack, project)
+
+
+@pytest.fixture(scope="module")
+def finished(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> tuple[Project, dict]:
+    """A private repository with one completed run, shared by the tests that only look."""
+    root = tmp_path_factory.mktemp("browser-projects")
+    project = create_project(stack, root, {"tests/test_auth.py": PASSING_SUITE})
+    stack.github.fake.add_repo(project.repo, private=True)
+    return project, run_once_more(stack, project)
 
 
 def sign_in(browser: Any, stack: Stack, login: str) -> Any:
@@ -126,9 +148,8 @@ def sign_in(browser: Any, stack: Stack, login: str) -> Any:
     return page
 
 
-def test_sign_in_with_github_shows_the_users_runs(stack, make_project, browser, shots):
-    project = private_project(make_project, stack, {"tests/test_auth.py": PASSING_SUITE})
-    run_to_completion(stack, project)
+def test_sign_in_with_github_shows_the_users_runs(stack, finished, browser, shots):
+    project, _ = finished
     page = sign_in(browser, stack, "octocat")
     assert page.get_by_text("Signed in as").is_visible()
     row = page.locator("tbody tr", has_text=project.repo).first
@@ -139,10 +160,9 @@ def test_sign_in_with_github_shows_the_users_runs(stack, make_project, browser, 
 
 
 def test_a_user_who_cannot_read_the_repository_sees_none_of_its_runs(
-    stack, make_project, browser, shots
+    stack, finished, browser, shots
 ):
-    project = private_project(make_project, stack, {"tests/test_auth.py": PASSING_SUITE})
-    check = run_to_completion(stack, project)
+    project, check = finished
     run_path = check["details_url"].split("?")[0].removeprefix(stack.web_url)
     page = sign_in(browser, stack, "mallory")
     assert project.repo not in page.content()
@@ -182,15 +202,9 @@ def test_a_running_runs_page_updates_without_reload_until_it_completes(
     assert wait_for_check(stack, project)["conclusion"] == "success"
 
 
-def test_repository_page_draws_trend_plots(stack, make_project, browser, shots):
-    project = private_project(make_project, stack, {"tests/test_auth.py": PASSING_SUITE})
-
-    def successes() -> int:
-        return sum(1 for c in check_runs(stack, project) if c.get("conclusion") == "success")
-
-    for wanted in (1, 2):
-        assert stack.comment(project.repo, 1, "/golden-path run auth").status_code == 202
-        wait_until(lambda n=wanted: successes() >= n, timeout=90, what=f"{wanted} runs done")
+def test_repository_page_draws_trend_plots(stack, finished, browser, shots):
+    project, _ = finished
+    run_once_more(stack, project)  # a second point on each plot
     page = sign_in(browser, stack, "octocat")
     page.goto(f"{stack.web_url}/repos/{project.repo}")
     plot = page.locator("svg.plot").first
