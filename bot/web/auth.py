@@ -162,8 +162,8 @@ class SignIn:
         except UserTokenRejected:
             await self.sign_out(request)
             return None
-        except GitHubUnavailable:
-            readable = frozenset()  # GitHub unsure: show nothing rather than too much
+        except GitHubUnavailable:  # GitHub unsure: show nothing now, ask again next time
+            return Viewer(stored["login"], frozenset())
         await run_in_threadpool(
             self._redis.set,
             _READABLE_KEY.format(sid=sid),

@@ -143,7 +143,9 @@ async def logout(request: Request) -> Response:
 # helpers
 
 
-def _recent(wiring: Any, repos: list[str], per_repo: int = LIST_SCAN) -> list[RunRecord]:
+def _recent(wiring: Any, repos: list[str], per_repo: int | None = None) -> list[RunRecord]:
+    """The newest runs of `repos`: at most `LIST_SCAN` records read, however many repos."""
+    per_repo = per_repo or max(2 * views.PAGE_SIZE, LIST_SCAN // max(1, len(repos)))
     ids = wiring.index().recent_ids(repos, per_repo)[:LIST_SCAN]
     return wiring.records().get_many(ids)
 
