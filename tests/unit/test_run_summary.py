@@ -58,3 +58,17 @@ def test_patterns_carry_their_five_whys_link():
     linked = summary.patterns(report, {pattern["key"]: "https://gh/issues/9"}, scrub)
     assert linked[0]["five_whys_url"] == "https://gh/issues/9"
     assert linked[0]["tests"] == ["t::test_x"] and "TimeoutError" in linked[0]["short"]
+
+
+def test_a_flaky_test_is_marked_with_its_attempts():
+    from bot.core.results import Attempt
+
+    flaky = TestResult(
+        "t::test_sometimes",
+        Outcome.PASSED,
+        attempts=(Attempt(Outcome.FAILED, 0.1, "boom"), Attempt(Outcome.PASSED, 0.1)),
+    )
+    steady = TestResult("t::test_always", Outcome.PASSED)
+    got = summary.verdict(phase((flaky, steady)), scrub)["tests"]
+    assert (got[0]["flaky"], got[0]["attempts"]) == (True, 2)
+    assert "flaky" not in got[1]

@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from bot.core.report.facts import failure_patterns
-from bot.core.results import PhaseVerdict, RunReport
+from bot.core.results import PhaseVerdict, RunReport, TestResult
 
 MAX_TESTS_PER_PHASE = 200
 MAX_ID_CHARS = 300
@@ -47,7 +47,7 @@ def patterns(report: RunReport, five_whys: Mapping[str, str], scrub: Scrub) -> l
     ]
 
 
-def _test(test: Any, scrub: Scrub) -> dict[str, Any]:
+def _test(test: TestResult, scrub: Scrub) -> dict[str, Any]:
     entry: dict[str, Any] = {
         "id": scrub(test.node_id)[:MAX_ID_CHARS],
         "outcome": test.outcome.value,
@@ -55,8 +55,7 @@ def _test(test: Any, scrub: Scrub) -> dict[str, Any]:
     }
     if test.is_failure and test.message:
         entry["message"] = scrub(test.message)[:MAX_MESSAGE_CHARS]
-    attempts = getattr(test, "attempts", None)  # retries: a test that failed, then passed
-    if getattr(test, "flaky", False):
+    if test.flaky:  # failed, then passed on a retry
         entry["flaky"] = True
-        entry["attempts"] = attempts if isinstance(attempts, int) else None
+        entry["attempts"] = len(test.attempts)
     return entry
