@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from pathlib import Path
 
 from rich.console import Console
 from rich.markdown import Markdown
@@ -36,6 +37,10 @@ def main(argv: list[str] | None = None) -> int:
         help="phase id whose staging behaviour breaks, or 'none'",
     )
     parser.add_argument("--timeout", type=float, default=180.0)
+    parser.add_argument(
+        "--runs", type=int, default=1, help="comment `/golden-path run` this many times (history)"
+    )
+    parser.add_argument("--raw", type=Path, help="also write the raw Markdown posted into DIR")
     args = parser.parse_args(argv)
     console = Console(width=120)
     extra_env = {} if args.broken == "none" else {"GOLDEN_PATH_DEMO_BREAK": f"break:{args.broken}"}
@@ -60,16 +65,23 @@ def main(argv: list[str] | None = None) -> int:
         )
         fake.add_issue(REPO, 3, title="Token refresh drops sessions", body="Seen on staging.")
         fake.set_permission(REPO, "octocat", "write")
-        started = time.monotonic()
-        answer = stack.comment(REPO, PR_NUMBER, "/golden-path run")
-        console.print(f"POST /webhook (issue_comment, signed) -> [bold]{answer.status_code}[/]")
-        check = wait_until(
-            lambda: _completed_check(stack, sha),
-            timeout=args.timeout,
-            interval=0.5,
-            what="the completed check run",
-        )
-        console.print(f"check run completed in {time.monotonic() - started:.1f} s")
+        for attempt in range(1, max(1, args.runs) + 1):
+            started = time.monotonic()
+            answer = stack.comment(REPO, PR_NUMBER, "/golden-path run")
+            console.print(f"POST /webhook (issue_comment, signed) -> [bold]{answer.status_code}[/]")
+            check = wait_until(
+                lambda n=attempt: _completed_check(stack, sha, n),
+                timeout=args.timeout,
+                interval=0.5,
+                what="the completed check run",
+            )
+            console.print(f"check run completed in {time.monotonic() - started:.1f} s")
+            wait_until(
+                lambda n=attempt: _comment_for_run(stack, n),
+                timeout=60,
+                interval=0.5,
+                what="the PR comment of this run",
+            )
         # The check run is concluded first (it gates the merge); the comments follow it.
         wait_until(
             lambda: fake.labels_of(REPO, 3),
@@ -78,6 +90,9 @@ def main(argv: list[str] | None = None) -> int:
             what="the linked issue's label",
         )
         _show(console, stack, check)
+        if args.raw:
+            _write_raw(args.raw, stack, check)
+            console.print(f"raw Markdown written to {args.raw}")
         return 0 if check["conclusion"] in ("success", "failure") else 1
     except Exception as error:  # noqa: BLE001 - show the logs that explain it
         console.print(f"[red]demo failed:[/] {error}")
@@ -88,13 +103,35 @@ def main(argv: list[str] | None = None) -> int:
         stack.stop()
 
 
-def _completed_check(stack: Stack, sha: str) -> dict | None:
+def _completed_check(stack: Stack, sha: str, count: int = 1) -> dict | None:
     runs = [
         r
         for r in stack.github.fake.check_runs(REPO, head_sha=sha)
         if r["status"] == "completed" and r["conclusion"] != "action_required"
     ]
-    return runs[-1] if runs else None
+    return runs[-1] if len(runs) >= count else None
+
+
+def _comment_for_run(stack: Stack, count: int) -> bool:
+    """The sticky comment shows this run (its history table counts it)."""
+    bodies = [c["body"] for c in stack.github.fake.comments(REPO, PR_NUMBER)]
+    return any(f"Runs of this pull request ({count})" in b for b in bodies)
+
+
+def _write_raw(folder: Path, stack: Stack, check: dict) -> None:
+    fake = stack.github.fake
+    folder.mkdir(parents=True, exist_ok=True)
+    output = check.get("output") or {}
+    (folder / "check_run.md").write_text(
+        f"# {output.get('title')}\n\n{output.get('summary')}\n\n{output.get('text') or ''}"
+    )
+    for comment in fake.comments(REPO, PR_NUMBER):
+        (folder / f"pr_comment_{comment['id']}.md").write_text(comment["body"])
+    for issue in fake.issues(REPO):
+        if not issue.get("pull_request") and issue["title"].startswith("Five whys"):
+            (folder / f"issue_{issue['number']}.md").write_text(
+                f"# {issue['title']}\n\n{issue.get('body') or ''}"
+            )
 
 
 def _show(console: Console, stack: Stack, check: dict) -> None:

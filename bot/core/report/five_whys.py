@@ -39,7 +39,10 @@ def _evidence(pattern: FailurePattern, report: RunReport, template: str) -> Call
         "past": _past(pattern, report),
         "why": {
             "raised_at": pattern.raised_at or pattern.location,
-            "failed_at": pattern.failed_at,
+            # "raised at tests/t.py:9 in test_x" already says where the test failed
+            "failed_at": ""
+            if (pattern.raised_at or "").startswith(f"{pattern.failed_at} ")
+            else pattern.failed_at,
             "message": oneline(error_text(pattern.example_message, pattern.example_traceback), 300),
         },
     }
