@@ -3,10 +3,11 @@
 Starts the example's staging service once, then times, 5 times each (interleaved):
   - plain:  `python -m pytest SUITES -q` once per phase, one after the other;
   - runner: `workers.engine.executor.execute(...)` on the same plan without its setup step
-            (same phases: pytest with --junitxml, JUnit parsing, judging, progress reports).
-Prints both medians, their min-max spread, and the ratio runner/plain.
+            (same phases: pytest with --junitxml, JUnit parsing, judging, progress reports);
+  - bwrap:  the same, in the sandbox the worker uses (`--sandbox`; GOLDEN_PATH_SANDBOX=bwrap).
+Prints the medians, their min-max spread, and the ratios to plain pytest.
 
-Run: .venv/bin/python bench/runner_overhead.py [--runs 5]
+Run: .venv/bin/python bench/runner_overhead.py [--runs 5] [--sandbox]
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bot.core import plan as plan_mod  # noqa: E402 - after the path fix, for a plain checkout
-from workers.engine import executor  # noqa: E402
+from workers.engine import executor, sandbox  # noqa: E402
 
 EXAMPLE = ROOT / "examples" / "staging-demo"
 
@@ -44,10 +45,22 @@ def time_plain(checkout: Path, plan: plan_mod.Plan, env: dict[str, str]) -> floa
     return time.perf_counter() - started
 
 
-def time_runner(checkout: Path, plan: plan_mod.Plan, env: dict[str, str], artifacts: Path) -> float:
+def time_runner(
+    checkout: Path,
+    plan: plan_mod.Plan,
+    env: dict[str, str],
+    artifacts: Path,
+    isolation: executor.Isolation = executor.unsandboxed,
+) -> float:
     started = time.perf_counter()
     report = executor.execute(
-        checkout, plan, plan.phase_ids, env=env, artifacts=artifacts, on_progress=lambda r: None
+        checkout,
+        plan,
+        plan.phase_ids,
+        env=env,
+        artifacts=artifacts,
+        on_progress=lambda r: None,
+        isolation=isolation,
     )
     elapsed = time.perf_counter() - started
     if report.conclusion is None or report.conclusion.value != "success":
@@ -65,6 +78,7 @@ def describe(name: str, samples: list[float]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--sandbox", action="store_true", help="also time the runner in bwrap")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="golden-path-bench-"))
     checkout = work / "demo"
@@ -76,19 +90,26 @@ def main() -> None:
     subprocess.run([sys.executable, "staging_app/start.py"], cwd=checkout, env=env, check=True)
     try:
         time_plain(checkout, plan, env)  # warm-up: imports, page cache
-        plain, ran = [], []
+        plain, ran, boxed = [], [], []
         for i in range(args.runs):
             plain.append(time_plain(checkout, plan, env))
             ran.append(time_runner(checkout, plan, env, work / f"artifacts-{i}"))
+            if args.sandbox:
+                artifacts = work / f"artifacts-bwrap-{i}"
+                boxed.append(time_runner(checkout, plan, env, artifacts, sandbox.sandboxed))
     finally:
         subprocess.run([sys.executable, "staging_app/stop.py"], cwd=checkout, check=False)
         shutil.rmtree(work, ignore_errors=True)
     print(f"{len(plan.phases)} phases, {args.runs} runs each, python {sys.version.split()[0]}")
     print(describe("pytest", plain))
     print(describe("runner", ran))
-    ratio = statistics.median(ran) / statistics.median(plain)
-    overhead = statistics.median(ran) - statistics.median(plain)
-    print(f"ratio runner/pytest {ratio:.3f}  (overhead {overhead:+.2f} s per run)")
+    if boxed:
+        print(describe("bwrap", boxed))
+    for name, samples in (("runner", ran), ("bwrap", boxed)):
+        if samples:
+            ratio = statistics.median(samples) / statistics.median(plain)
+            overhead = statistics.median(samples) - statistics.median(plain)
+            print(f"ratio {name}/pytest {ratio:.3f}  (overhead {overhead:+.2f} s per run)")
 
 
 if __name__ == "__main__":

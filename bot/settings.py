@@ -37,6 +37,8 @@ class Settings(BaseSettings):
     )
     public_url: str | None = Field(default=None, validation_alias="GOLDEN_PATH_PUBLIC_URL")
     # `bwrap`: setup and tests run isolated (contract §5.2); `none`: for one trusted repository.
+    # Worker variables plans may copy with `pass_env`: `NAME`, or `owner/repo:NAME` for one repo.
+    secrets_allowed: str = Field(default="", validation_alias="GOLDEN_PATH_SECRETS")
     sandbox: Literal["bwrap", "none"] = Field(
         default="bwrap", validation_alias="GOLDEN_PATH_SANDBOX"
     )

@@ -43,7 +43,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--raw", type=Path, help="also write the raw Markdown posted into DIR")
     args = parser.parse_args(argv)
     console = Console(width=120)
-    extra_env = {} if args.broken == "none" else {"GOLDEN_PATH_DEMO_BREAK": f"break:{args.broken}"}
+    # the example's plan asks for GOLDEN_PATH_DEMO_BREAK with pass_env: the operator allows it
+    extra_env = {"GOLDEN_PATH_SECRETS": "GOLDEN_PATH_DEMO_BREAK"}
+    if args.broken != "none":
+        extra_env["GOLDEN_PATH_DEMO_BREAK"] = f"break:{args.broken}"
     stack = Stack(processes=("web", "worker", "beat"), extra_env=extra_env)
     try:
         with console.status("starting redis-server, fake GitHub, web, worker, beat..."):

@@ -148,15 +148,27 @@ def list_installations(ctx: Ctx) -> Reply:
     return paginate(ctx, [js.installation_json(ctx.base, ctx.fake.app_info, r) for r in records])
 
 
+@dataclass(frozen=True)
+class TokenScope:
+    """What an installation token was created for (`POST .../access_tokens` body)."""
+
+    repositories: tuple[str, ...] | None  # None: every repository of the installation
+    permissions: dict[str, str]
+
+
 def create_access_token(ctx: Ctx) -> Reply:
     installation_id = ctx.int_param("installation_id")
     ctx.fake.state.installation(installation_id)
-    token, expires_at = ctx.fake.issue_token(installation_id)
+    asked = ctx.json_object()
+    repositories = asked.get("repositories")
+    permissions = asked.get("permissions") or TOKEN_PERMISSIONS
+    scope = TokenScope(tuple(repositories) if repositories else None, dict(permissions))
+    token, expires_at = ctx.fake.issue_token(installation_id, scope)
     body = {
         "token": token,
         "expires_at": expires_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "permissions": ctx.json_object().get("permissions") or TOKEN_PERMISSIONS,
-        "repository_selection": "all",
+        "permissions": permissions,
+        "repository_selection": "selected" if repositories else "all",
     }
     return Reply(body, 201)
 
@@ -472,6 +484,7 @@ class FakeGitHub:
         self.state = GitHubState()
         self.requests: list[dict[str, Any]] = []
         self._tokens: dict[str, tuple[int, datetime]] = {}
+        self.token_scopes: dict[str, TokenScope] = {}  # what each issued token was asked for
         self._faults: list[Fault] = []
         self._lock = threading.Lock()
         self.oauth = OAuthWeb(oauth_client_id, oauth_client_secret or secrets.token_hex(20))
@@ -640,11 +653,14 @@ class FakeGitHub:
 
     # auth
 
-    def issue_token(self, installation_id: int) -> tuple[str, datetime]:
+    def issue_token(
+        self, installation_id: int, scope: TokenScope | None = None
+    ) -> tuple[str, datetime]:
         token = "ghs_" + secrets.token_urlsafe(27).replace("-", "A").replace("_", "B")[:36]
         expires_at = datetime.now(UTC).replace(microsecond=0) + TOKEN_LIFETIME
         with self._lock:
             self._tokens[token] = (installation_id, expires_at)
+            self.token_scopes[token] = scope or TokenScope(None, dict(TOKEN_PERMISSIONS))
         return token, expires_at
 
     def expire_tokens(self) -> None:
@@ -674,12 +690,23 @@ class FakeGitHub:
         if too_long or claims["exp"] > time.time() + JWT_MAX_LIFETIME + CLOCK_SKEW:
             raise ApiError(401, "'Expiration time' claim ('exp') is too far in the future")
 
-    def _verify_token(self, authorization: str) -> None:
+    def _verify_token(self, authorization: str, method: str, params: dict[str, Any]) -> None:
         scheme, _, token = authorization.partition(" ")
         with self._lock:
             found = self._tokens.get(token) if scheme.lower() in ("token", "bearer") else None
+            scope = self.token_scopes.get(token)
         if found is None or found[1] <= datetime.now(UTC):
             raise ApiError(401, "Bad credentials")
+        # A token asked for some repositories sees only those, as on GitHub; one that may only
+        # read may not write.
+        if scope is None:
+            return
+        allowed = {r.lower() for r in scope.repositories or ()}
+        elsewhere = "repo" in params and params["repo"].lower() not in allowed
+        if scope.repositories is not None and elsewhere:
+            raise ApiError(404, "Not Found")
+        if method != "GET" and set(scope.permissions.values()) <= {"read"}:
+            raise ApiError(403, "Resource not accessible by integration")
 
     # HTTP
 
@@ -710,7 +737,7 @@ class FakeGitHub:
                 raise ApiError(403, "Resource not accessible by integration")  # ... which can't
             ctx.actor = (login, "User")
         else:
-            self._verify_token(authorization)
+            self._verify_token(authorization, method, params)
             ctx.actor = (self.bot_login, "Bot")
         ctx.params = params
         return handler(ctx)

@@ -1,7 +1,13 @@
-"""A real, throwaway `redis-server` on a free loopback port, for tests that need Redis."""
+"""A real, throwaway `redis-server` on a free loopback port, for tests, benches and the demo.
+
+It requires a password, as a deployment's Redis should (it holds the broker and the bot's run
+state; anyone who reaches it could queue forged tasks): `url` carries it. The configuration goes
+to redis-server on its stdin, so the password is on no command line (`ps` shows every one).
+"""
 
 from __future__ import annotations
 
+import secrets
 import shutil
 import socket
 import subprocess
@@ -21,27 +27,40 @@ def free_port() -> int:
 class RedisServer:
     """`start()` -> url; `stop()`; `start()` again reuses the port, so clients can reconnect."""
 
-    def __init__(self, port: int | None = None) -> None:
+    def __init__(self, port: int | None = None, password: str | None = None) -> None:
         self.port = port or free_port()
+        self.password = password or secrets.token_urlsafe(24)
         self._dir: Path | None = None
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
+        return f"redis://:{self.password}@127.0.0.1:{self.port}/0"
 
     def start(self, timeout: float = 10.0) -> str:
         if self._process is not None:
             return self.url
         self._dir = Path(tempfile.mkdtemp(prefix="golden-path-redis-"))
-        command = [
-            REDIS_SERVER,
-            *("--port", str(self.port), "--bind", "127.0.0.1"),
-            *("--save", "", "--appendonly", "no", "--dir", str(self._dir)),
-        ]
-        self._process = subprocess.Popen(
-            command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        config = "\n".join(
+            [
+                f"port {self.port}",
+                "bind 127.0.0.1",
+                'save ""',
+                "appendonly no",
+                f'dir "{self._dir}"',
+                f"requirepass {self.password}",
+                "",
+            ]
         )
+        self._process = subprocess.Popen(
+            [REDIS_SERVER, "-"],  # "-": read the configuration from stdin
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        assert self._process.stdin is not None
+        self._process.stdin.write(config.encode())
+        self._process.stdin.close()
         deadline = time.monotonic() + timeout
         while not self._answers_ping():
             if self._process.poll() is not None or time.monotonic() > deadline:
@@ -66,7 +85,10 @@ class RedisServer:
     def _answers_ping(self) -> bool:
         try:
             with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as sock:
-                sock.sendall(b"PING\r\n")
-                return sock.recv(16).startswith(b"+PONG")
+                sock.sendall(f"AUTH {self.password}\r\nPING\r\n".encode())
+                answer = b""
+                while len(answer) < 12 and (chunk := sock.recv(16)):
+                    answer += chunk
+                return answer.startswith(b"+OK\r\n+PONG")
         except OSError:
             return False

@@ -8,6 +8,8 @@ from functools import cached_property, lru_cache
 
 import redis
 
+from bot.core.plan import is_reserved
+from bot.core.secrets_policy import SecretsAllowList
 from bot.github.budget import RedisWritePacer
 from bot.github.client import GitHubApp, RepoClient
 from bot.github.memo import RedisMemo
@@ -20,19 +22,6 @@ from bot.web import links
 from workers.engine import sandbox
 from workers.job.checkout import checkout
 from workers.job.run_job import RunServices
-
-# Variables of the worker's own that must never reach a test process (contract §5.2).
-BOT_ONLY_VARIABLES = (
-    "GITHUB_PRIVATE_KEY",
-    "GITHUB_PRIVATE_KEY_PATH",
-    "GITHUB_WEBHOOK_SECRET",
-    "GITHUB_APP_ID",
-    "GITHUB_CLIENT_SECRET",
-    "GOLDEN_PATH_SESSION_SECRET",
-    "GOLDEN_PATH_LINK_SECRET",
-    "GOLDEN_PATH_METRICS_TOKEN",
-    "REDIS_URL",
-)
 
 
 @dataclass
@@ -83,7 +72,8 @@ class Services:
         return links.run_url(self.settings.public_url, run_id, self.settings.link_key())
 
     def run_services(self) -> RunServices:
-        worker_env = {k: v for k, v in os.environ.items() if k not in BOT_ONLY_VARIABLES}
+        # the bot's own variables never reach a run, whatever a plan or GOLDEN_PATH_SECRETS says
+        worker_env = {k: v for k, v in os.environ.items() if not is_reserved(k)}
         return RunServices(
             records=self.records,
             github_for=self.github_for,
@@ -96,6 +86,7 @@ class Services:
             isolation=sandbox.isolation(self.settings.sandbox),
             sandboxed=self.settings.sandbox != "none",
             history=self.history,
+            secrets_allowed=SecretsAllowList.parse(self.settings.secrets_allowed),
         )
 
 

@@ -25,12 +25,31 @@ PLAN_PATH = ".github/golden-path.yml"
 PHASE_ID_RE = re.compile(r"^[a-z0-9_-]+$")
 ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
-# The bot's own secrets: a plan may neither set nor copy them (contract §5.2).
-BOT_SECRET_NAMES = frozenset(
-    {"GITHUB_PRIVATE_KEY", "GITHUB_WEBHOOK_SECRET", "GITHUB_PRIVATE_KEY_PATH"}
+# The one list of the bot's own variables (contract §1, §5.2): a plan may neither set nor copy
+# them, and the worker never hands them to a test process. Compared without regard to case
+# (`is_reserved`): environment names are case-sensitive, but `github_private_key` is no less
+# a key for it.
+RESERVED_ENV_NAMES = frozenset(
+    {
+        "GITHUB_APP_ID",
+        "GITHUB_PRIVATE_KEY",
+        "GITHUB_PRIVATE_KEY_PATH",
+        "GITHUB_WEBHOOK_SECRET",
+        "GITHUB_CLIENT_SECRET",
+        "GITHUB_TOKEN",
+        "GH_TOKEN",
+        "REDIS_URL",
+        "GOLDEN_PATH_SECRETS",
+        "GOLDEN_PATH_SESSION_SECRET",
+        "GOLDEN_PATH_LINK_SECRET",
+        "GOLDEN_PATH_METRICS_TOKEN",
+    }
 )
-# Names that never reach a test process: the secrets, the bot's broker and GitHub tokens.
-RESERVED_ENV_NAMES = BOT_SECRET_NAMES | {"REDIS_URL", "GITHUB_TOKEN", "GH_TOKEN"}
+
+
+def is_reserved(name: str) -> bool:
+    return name.upper() in RESERVED_ENV_NAMES
+
 
 _MAX_INPUT_SHOWN = 60
 
@@ -43,7 +62,7 @@ Seconds = Annotated[float, Field(strict=True, gt=0, allow_inf_nan=False)]
 def _env_name(value: str) -> str:
     if not ENV_NAME_RE.match(value):
         raise ValueError(f"{value!r} is not a valid environment variable name")
-    if value in RESERVED_ENV_NAMES:
+    if is_reserved(value):
         raise ValueError(f"{value} is reserved for the bot and is never given to tests")
     return value
 

@@ -214,10 +214,23 @@ class GitHubApp:
             self._tokens[installation_id] = (auth.token, expires_at)
             return auth.token
 
+    def repository_token(self, installation_id: int, full_name: str) -> str:
+        """A fresh token that can only read the contents of `full_name`, for git to fetch with:
+        the one token that goes near the run's files opens nothing else (never cached)."""
+        body = {"repositories": [full_name.split("/", 1)[-1]], "permissions": {"contents": "read"}}
+        try:
+            _, data = self._integration.requester.requestJsonAndCheck(
+                "POST", f"/app/installations/{installation_id}/access_tokens", input=body
+            )
+        except _ERRORS as error:
+            raise _translate(error, f"installation {installation_id} fetch token") from None
+        return str(data["token"])
+
     def repo_client(self, installation_id: int, full_name: str) -> RepoClient:
         return RepoClient(
             lambda: self.installation_token(installation_id),
             full_name,
+            fetch_token_source=lambda: self.repository_token(installation_id, full_name),
             base_url=self.base_url,
             retry=self._retry,
             seconds_between_requests=self._gaps[0],
@@ -249,11 +262,13 @@ class RepoClient:
         on_response: Callable[..., None] = _ignore_response,
         memo: Memo | None = None,
         before_write: Callable[[], None] = lambda: None,
+        fetch_token_source: Callable[[], str] | None = None,
     ) -> None:
         self.full_name = full_name
         self._before_write = before_write  # the installation's write pacing
         self._on_response = on_response  # (method, path, status, remaining, repo)
         self._token_source = token_source
+        self._fetch_token_source = fetch_token_source or token_source
         self._base_url = base_url.rstrip("/")
         self._retry = retry if retry is not None else default_retry()
         self._gaps = (seconds_between_requests, seconds_between_writes)
@@ -267,8 +282,12 @@ class RepoClient:
 
     @property
     def token(self) -> str:
-        """The current installation token (for git and for the scrubber)."""
+        """The current installation token (for the scrubber)."""
         return self._token_source()
+
+    def fetch_token(self) -> str:
+        """A token for git to fetch the repository with: `contents: read` on it alone."""
+        return self._fetch_token_source()
 
     def _requester(self) -> Any:
         token = self.token

@@ -15,6 +15,7 @@ from sandbox.stack import Stack, wait_until
 from workers.engine import sandbox
 
 PASS_ENV_VALUE = "sim-key-7f3a9c51e2d84b06"
+AWS_VALUE = "aws-secret-never-given-5e0c2b"
 
 LEAKY_SUITE = """
 import json
@@ -22,8 +23,17 @@ import os
 
 
 def test_dump_environment():
+    # and every process environment and command line this test can read, the worker's included
+    seen = []
+    for proc in os.listdir("/proc"):
+        for part in ("environ", "cmdline"):
+            try:
+                with open(f"/proc/{proc}/{part}", "rb") as f:
+                    seen.append(f.read().decode(errors="replace"))
+            except OSError:
+                pass
     with open(os.path.join(os.environ["GOLDEN_PATH_OUTPUT"], "env.json"), "w") as f:
-        json.dump(dict(os.environ), f)
+        json.dump({**os.environ, "__proc__": seen}, f)
 
 
 def test_oauth_simulation():
@@ -38,7 +48,11 @@ def secret_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     stack = Stack(
         processes=("web", "worker"),
         workdir=tmp_path_factory.mktemp("secrets"),
-        extra_env={"E2E_OAUTH_SIMULATION_KEY": PASS_ENV_VALUE},
+        extra_env={
+            "E2E_OAUTH_SIMULATION_KEY": PASS_ENV_VALUE,
+            "GOLDEN_PATH_SECRETS": "acme/secrets:E2E_OAUTH_SIMULATION_KEY",
+            "AWS_SECRET_ACCESS_KEY": AWS_VALUE,
+        },
     )
     try:
         yield stack.start()
@@ -74,6 +88,7 @@ phases:
     # 1. what the test process saw
     [dump] = (stack.workdir / "work" / "artifacts").glob("*/output/env.json")
     seen = json.loads(dump.read_text())
+    visible = json.dumps(seen.pop("__proc__"))  # every environ and cmdline it could read
     for name in (
         "GITHUB_PRIVATE_KEY",
         "GITHUB_PRIVATE_KEY_PATH",
@@ -87,6 +102,9 @@ phases:
     values = set(seen.values())
     assert not values & tokens
     assert stack.secret.decode() not in values
+    # Redis requires a password, and no test process ever learns it (nor the webhook secret)
+    assert stack.redis.password in stack.env()["REDIS_URL"]
+    assert stack.redis.password not in visible and stack.secret.decode() not in visible
     assert seen["E2E_OAUTH_SIMULATION_KEY"] == PASS_ENV_VALUE  # pass_env does reach the tests
     assert seen["HOME"] == sandbox.HOME  # the worker ran them in the sandbox (the default)
 
@@ -120,6 +138,29 @@ phases:
         log = stack.log(name)
         for secret in [*forbidden, key_line]:
             assert secret not in log, name
+
+
+def test_pass_env_names_the_operator_did_not_allow_are_a_plan_error(secret_stack: Stack) -> None:
+    stack = secret_stack
+    plan = """
+pass_env: [AWS_SECRET_ACCESS_KEY, E2E_OAUTH_SIMULATION_KEY]
+phases:
+  - id: auth
+    suites: [tests/test_leaky.py]
+"""
+    repo = "acme/other"  # E2E_OAUTH_SIMULATION_KEY is allowed for acme/secrets only
+    _, sha = stack.add_project(repo, {".github/golden-path.yml": plan, "tests/test_leaky.py": ""})
+    assert stack.comment(repo, 1, "/golden-path run").status_code == 202
+    [done] = wait_until(
+        lambda: [r for r in stack.github.fake.check_runs(repo, sha) if r["status"] == "completed"],
+        timeout=60,
+    )
+    assert done["conclusion"] == "failure"
+    summary = done["output"]["summary"]
+    for name in ("AWS_SECRET_ACCESS_KEY", "E2E_OAUTH_SIMULATION_KEY"):
+        assert f"pass_env: {name}: not allowed by GOLDEN_PATH_SECRETS" in summary
+    posted = json.dumps([r.get("json") for r in stack.github.fake.request_log()])
+    assert AWS_VALUE not in posted
 
 
 def _outside_code(markdown: str) -> str:

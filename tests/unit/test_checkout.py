@@ -195,3 +195,35 @@ def test_git_runs_with_a_clean_environment(
         assert "GITHUB_PRIVATE_KEY" not in call["env"]
         assert "GITHUB_WEBHOOK_SECRET" not in call["env"]
         assert call["env"]["GIT_TERMINAL_PROMPT"] == "0"
+
+
+def _plant_global_hooks(home: Path) -> Path:
+    """What a hostile run could leave in the worker's HOME: a global git config whose hooks
+    would see the next checkout (and its token) run by."""
+    hooks = home / "evil-hooks"
+    hooks.mkdir(parents=True)
+    marker = home / "hook-ran"
+    for name in ("post-checkout", "reference-transaction"):
+        hook = hooks / name
+        hook.write_text(f"#!/bin/sh\nenv >> {marker}\n")
+        hook.chmod(0o755)
+    (home / ".gitconfig").write_text(f"[core]\n\thooksPath = {hooks}\n")
+    return marker
+
+
+def test_a_planted_global_gitconfig_and_its_hooks_are_ignored(
+    origin: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home = tmp_path / "home"
+    marker = _plant_global_hooks(home)
+    plain = subprocess.run(  # the plant works on a git that reads the global config ...
+        ["git", "clone", "-q", str(origin["path"]), str(tmp_path / "plain")],
+        env={"PATH": os.environ["PATH"], "HOME": str(home)},
+        check=True,
+    )
+    assert plain.returncode == 0 and marker.exists()
+    marker.unlink()
+    monkeypatch.setenv("HOME", str(home))
+    dest = checkout(str(origin["path"]), origin["first"], tmp_path / "work", token=TOKEN)
+    assert _head(dest) == origin["first"]
+    assert not marker.exists()  # ... but not on the bot's checkout

@@ -288,3 +288,27 @@ def test_several_failure_patterns_read_the_open_issues_once(
     assert client.find_open_issue("five-whys", "<!-- sig=b -->") is None
     assert client.find_open_issue("five-whys", "<!-- sig=a -->") == created
     assert sum(r.startswith("GET") for r in _sent(fake, since)) == 1
+
+
+def test_the_fetch_token_reads_only_the_one_repository(
+    fake: FakeGitHub, keys: tuple[str, str]
+) -> None:
+    client = _app(fake, keys).repo_client(INSTALLATION, REPO)
+    token = client.fetch_token()
+    [asked] = [r for r in fake.requests if r["path"].endswith("/access_tokens")]
+    assert asked["json"] == {
+        "repositories": [REPO.split("/")[1]],
+        "permissions": {"contents": "read"},
+    }
+    scope = fake.token_scopes[token]  # the sandbox honours what was asked
+    assert scope.repositories == (REPO.split("/")[1],) and scope.permissions == {"contents": "read"}
+    assert token != client.token  # the bot's own token stays as it was
+    owner = REPO.split("/")[0]
+    fake.add_repo(f"{owner}/another")
+    as_fetcher = RepoClient(lambda: token, f"{owner}/another", base_url=fake.base_url)
+    with pytest.raises(GitHubNotFound):  # another repository of the installation: not there
+        as_fetcher.get_pull(5)
+    same_repo = RepoClient(lambda: token, REPO, base_url=fake.base_url)
+    assert same_repo.get_pull(5).head_sha == HEAD  # reading its own repository works
+    with pytest.raises(GitHubError):  # contents: read cannot write
+        same_repo.react(1, "eyes")

@@ -194,7 +194,16 @@ def test_problems_name_key_and_reason(text: str, expected: list[tuple[str, str]]
 
 @pytest.mark.parametrize(
     "name",
-    ["GITHUB_PRIVATE_KEY", "GITHUB_WEBHOOK_SECRET", "GITHUB_PRIVATE_KEY_PATH", "REDIS_URL"],
+    [
+        "GITHUB_PRIVATE_KEY",
+        "GITHUB_WEBHOOK_SECRET",
+        "GITHUB_PRIVATE_KEY_PATH",
+        "REDIS_URL",
+        "github_private_key",  # names are compared without regard to case
+        "Redis_Url",
+        "GITHUB_APP_ID",
+        "GOLDEN_PATH_SECRETS",
+    ],
 )
 @pytest.mark.parametrize("where", ["env", "pass_env"])
 def test_bot_secret_names_are_refused(name: str, where: str) -> None:

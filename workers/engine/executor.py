@@ -13,7 +13,7 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
-from bot.core.plan import RESERVED_ENV_NAMES, Phase, Plan, SetupStep
+from bot.core.plan import Phase, Plan, SetupStep, is_reserved
 from bot.core.results import (
     Conclusion,
     Outcome,
@@ -49,9 +49,9 @@ def build_env(plan: Plan, worker_env: Mapping[str, str]) -> dict[str, str]:
     env.setdefault("LANG", "C.UTF-8")
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     env["PYTHONUNBUFFERED"] = "1"
-    env.update({k: v for k, v in plan.env.items() if k not in RESERVED_ENV_NAMES})
+    env.update({k: v for k, v in plan.env.items() if not is_reserved(k)})
     for name in plan.pass_env:
-        if name in worker_env and name not in RESERVED_ENV_NAMES:
+        if name in worker_env and not is_reserved(name):
             env[name] = worker_env[name]
     return env
 

@@ -1,7 +1,12 @@
 """Fetch exactly one commit with git into a fresh folder (contract §5.1).
 
 An `https` clone URL gets the installation token as an HTTP header passed through git's
-environment (`GIT_CONFIG_*`), so it appears neither on a command line nor in `.git/config`.
+environment (`GIT_CONFIG_*`), so it appears neither on a command line nor in `.git/config`; the
+token is one scoped to the repository with `contents: read` (see `RepoClient.fetch_token`).
+
+git reads no configuration but ours: not the system's, not a global `~/.gitconfig`
+(`GIT_CONFIG_GLOBAL=/dev/null`, which also covers `$XDG_CONFIG_HOME/git/config`), and runs no hook
+(`core.hooksPath=/dev/null`). Whatever a run left behind, it cannot see the next run's token.
 """
 
 from __future__ import annotations
@@ -32,21 +37,25 @@ def checkout(clone_url: str, sha: str, dest: Path, *, token: str | None = None) 
 
 
 def _git_env(clone_url: str, token: str | None) -> dict[str, str]:
+    config = {
+        "core.hooksPath": "/dev/null",
+        # allow fetching an unadvertised commit from a local repository too
+        "uploadpack.allowAnySHA1InWant": "true",
+    }
+    if token and clone_url.startswith("https://"):
+        basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
+        config["http.extraHeader"] = f"Authorization: Basic {basic}"
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": os.environ.get("HOME", "/tmp"),
         "GIT_TERMINAL_PROMPT": "0",
         "GIT_CONFIG_NOSYSTEM": "1",
-        # allow fetching an unadvertised commit from a local repository too
-        "GIT_CONFIG_COUNT": "1",
-        "GIT_CONFIG_KEY_0": "uploadpack.allowAnySHA1InWant",
-        "GIT_CONFIG_VALUE_0": "true",
+        "GIT_CONFIG_GLOBAL": "/dev/null",
+        "GIT_CONFIG_COUNT": str(len(config)),
     }
-    if token and clone_url.startswith("https://"):
-        basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
-        env["GIT_CONFIG_COUNT"] = "2"
-        env["GIT_CONFIG_KEY_1"] = "http.extraHeader"
-        env["GIT_CONFIG_VALUE_1"] = f"Authorization: Basic {basic}"
+    for index, (key, value) in enumerate(config.items()):
+        env[f"GIT_CONFIG_KEY_{index}"] = key
+        env[f"GIT_CONFIG_VALUE_{index}"] = value
     return env
 
 

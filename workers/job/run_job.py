@@ -21,6 +21,7 @@ from bot.core import plan as plan_module
 from bot.core.report.check_output import render_check_output, render_queued_output
 from bot.core.results import Conclusion, PhaseStatus, PhaseVerdict, RunReport
 from bot.core.scrub import Scrubber
+from bot.core.secrets_policy import SecretsAllowList, pass_env_problems
 from bot.state.run_records import RecordNotFound, RunRecord, RunRecords
 from bot.telemetry import trace
 from workers import publish, recall
@@ -48,6 +49,7 @@ class RepoClient(Protocol):
 
     @property
     def token(self) -> str: ...
+    def fetch_token(self) -> str: ...
     def get_pull(self, number: int) -> Any: ...
     def repo_clone_url(self) -> str: ...
     def update_check_run(self, check_run_id: int, **fields: Any) -> None: ...
@@ -64,6 +66,7 @@ class RunServices:
     bot_secrets: list[str] = field(default_factory=list)
     isolation: executor.Isolation = field(default=executor.unsandboxed)
     sandboxed: bool = False  # says whether `isolation` is the sandbox, for the check run
+    secrets_allowed: SecretsAllowList = field(default_factory=SecretsAllowList)
     heartbeat_seconds: float = HEARTBEAT_SECONDS
     history: recall.HistoryStore | None = None  # none: reports say nothing of the past
     on_lock_wait: Callable[[float], None] = lambda seconds: None  # seconds before it held it
@@ -155,7 +158,7 @@ class _Job:
     def _run_and_publish(self) -> RunReport:
         clone_url = self._assert_head()
         self.services.checkout(
-            clone_url, self.record.head_sha, self.checkout_dir, token=self.client.token
+            clone_url, self.record.head_sha, self.checkout_dir, token=self._fetch_token(clone_url)
         )
         plan = self._read_plan()
         self._adopt_check_name(plan.check_name)
@@ -227,6 +230,16 @@ class _Job:
             recall.remember(self.services.history, result)
         except Exception:
             log.warning("run %s: history not recorded", self.record.run_id, exc_info=True)
+
+    def _fetch_token(self, clone_url: str) -> str | None:
+        """Only an `https` URL gets credentials (a local path is used as it is): a token scoped
+        to this repository with `contents: read`, masked like the installation token."""
+        if not clone_url.startswith("https://"):
+            return None
+        token = self.client.fetch_token()
+        self._secrets.append(token)
+        self.scrubber = Scrubber(self._secrets)
+        return token
 
     def _with_retries(self, send: Callable[[], Any]) -> None:
         """GitHub having a bad minute (5xx past PyGithub's own retries, a rate limit) must not
@@ -303,13 +316,17 @@ class _Job:
                 (f"{plan_module.PLAN_PATH}: (file): not found at this commit",),
             )
         try:
-            return plan_module.parse(path.read_text(errors="replace"), plan_module.PLAN_PATH)
+            plan = plan_module.parse(path.read_text(errors="replace"), plan_module.PLAN_PATH)
+            refused = pass_env_problems(plan, self.services.secrets_allowed, self.record.repo)
+            if refused:  # the operator's allow-list is the only source of pass_env values
+                raise plan_module.PlanError(refused)
         except plan_module.PlanError as error:
             raise _Stop(
                 Conclusion.FAILURE,
                 f"`{plan_module.PLAN_PATH}` is invalid.",
                 tuple(str(p) for p in error.problems),
             ) from None
+        return plan
 
     def _select(self, plan: plan_module.Plan) -> tuple[str, ...]:
         try:
