@@ -103,3 +103,18 @@ def check_request(
     if op.body is None:
         return [*problems, f"body: {op.operation_id} takes no body"]
     return problems + _schema_problems(op.body, body, "body")
+
+
+@functools.cache
+def _webhook_schemas() -> dict[str, Any]:
+    schemas: dict[str, Any] = json.loads(SUBSET.read_text(encoding="utf-8")).get("webhooks", {})
+    return schemas
+
+
+def check_webhook(name: str, payload: Any) -> list[str]:
+    """Problems with a webhook payload against GitHub's schema of it (`webhooks` in the subset,
+    e.g. `deployment-protection-rule-requested`)."""
+    schema = _webhook_schemas().get(name)
+    if schema is None:
+        return [f"unknown webhook: {name}"]
+    return _schema_problems(schema, payload, "payload")

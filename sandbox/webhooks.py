@@ -359,3 +359,40 @@ def ping_event(full_name: str, *, installation_id: int, base_url: str) -> dict[s
     return for_repo(
         load_payload("ping"), full_name, installation_id=installation_id, base_url=base_url
     )
+
+
+def deployment_gate_event(
+    full_name: str,
+    *,
+    sha: str,
+    environment: str,
+    workflow_run_id: int,
+    installation_id: int,
+    base_url: str,
+    ref: str = "main",
+    trigger: str = "push",
+    sender: str = "octocat",
+) -> dict[str, Any]:
+    """`deployment_protection_rule` `requested`: a workflow job of run `workflow_run_id` waits
+    to deploy `sha` to `environment`. The callback URL points at the sandbox's endpoint."""
+    base_url = base_url.rstrip("/")
+    payload = for_repo(
+        load_payload("deployment_protection_rule.requested"),
+        full_name,
+        installation_id=installation_id,
+        base_url=base_url,
+    )
+    api = f"{base_url}/repos/{full_name}"
+    payload.update(
+        environment=environment,
+        sha=sha,
+        ref=ref,
+        event=trigger,
+        deployment_callback_url=(
+            f"{api}/actions/runs/{workflow_run_id}/deployment_protection_rule"
+        ),
+    )
+    payload["sender"].update(_user(sender, "User", base_url))  # keeps the schema's other fields
+    payload["installation"] = {"id": installation_id, "node_id": f"I_{installation_id}"}
+    payload["deployment"].update(sha=sha, ref=ref, environment=environment)
+    return payload

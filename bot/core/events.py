@@ -8,6 +8,7 @@ delivery becomes `MalformedDelivery` (400) instead of a crash in a worker.
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, TypeAlias
@@ -105,12 +106,33 @@ class MergeGroupEvent(_EventBase):
     reason: str | None  # on destroyed: "merged" | "invalidated" | "dequeued"
 
 
-Event: TypeAlias = CommentEvent | PullRequestEvent | CheckRunEvent | MergeGroupEvent
+@dataclass(frozen=True)
+class DeploymentGateEvent(_EventBase):
+    """`deployment_protection_rule` `requested`: a deployment waits for this App's answer."""
+
+    github_event: ClassVar[str] = "deployment_protection_rule"
+    kind: ClassVar[str] = "deployment_gate"
+    actions: ClassVar[frozenset[str]] = frozenset({"requested"})
+
+    environment: str
+    sha: str
+    ref: str
+    trigger: str  # the event that started the deployment (`event` in the payload)
+    callback_url: str
+    # The workflow run the answer is for, read from `deployment_callback_url`: the answer is
+    # posted to our own API base with it, never to a host named by a payload.
+    workflow_run_id: int
+
+
+Event: TypeAlias = (
+    CommentEvent | PullRequestEvent | CheckRunEvent | MergeGroupEvent | DeploymentGateEvent
+)
 EVENT_TYPES: tuple[type[Event], ...] = (
     CommentEvent,
     PullRequestEvent,
     CheckRunEvent,
     MergeGroupEvent,
+    DeploymentGateEvent,
 )
 _BY_KIND: dict[str, type[Event]] = {cls.kind: cls for cls in EVENT_TYPES}
 # GitHub event name -> the actions we act on. Anything else is answered 200 and dropped.
@@ -251,6 +273,23 @@ class _MergeGroupPayload(_Envelope):
     reason: str | None = None
 
 
+class _DeploymentGatePayload(_Envelope):
+    environment: str
+    sha: str
+    ref: str = ""
+    event: str = ""
+    deployment_callback_url: str
+
+
+# `.../repos/{owner}/{repo}/actions/runs/{run_id}/deployment_protection_rule` (GitHub Enterprise
+# Server puts `/api/v3` in front).
+_CALLBACK_PATH = re.compile(
+    r"^https?://[^/?#]+(?:/[^?#]*)?/repos/(?P<repo>[^/?#]+/[^/?#]+)/actions/runs/"
+    r"(?P<run_id>\d{1,19})/deployment_protection_rule$"
+)
+_SHA = re.compile(r"^[0-9a-fA-F]{40}$")
+
+
 def _base(delivery_id: str, p: _Envelope) -> dict[str, Any]:
     return {
         "delivery_id": delivery_id,
@@ -322,11 +361,35 @@ def _merge_group(delivery_id: str, payload: dict[str, Any]) -> MergeGroupEvent:
     )
 
 
+def _deployment_gate(delivery_id: str, payload: dict[str, Any]) -> DeploymentGateEvent:
+    p = _DeploymentGatePayload.model_validate(payload)
+    found = _CALLBACK_PATH.match(p.deployment_callback_url)
+    if found is None or found["repo"].lower() != p.repository.full_name.lower():
+        raise MalformedDelivery(
+            "malformed deployment_protection_rule payload: deployment_callback_url is not this "
+            "repository's deployment_protection_rule endpoint"
+        )
+    if not _SHA.match(p.sha) or not p.environment.strip() or len(p.environment) > 255:
+        raise MalformedDelivery(
+            "malformed deployment_protection_rule payload: sha or environment is not valid"
+        )
+    return DeploymentGateEvent(
+        **_base(delivery_id, p),
+        environment=p.environment,
+        sha=p.sha.lower(),
+        ref=p.ref,
+        trigger=p.event,
+        callback_url=p.deployment_callback_url,
+        workflow_run_id=int(found["run_id"]),
+    )
+
+
 _BUILDERS: dict[str, Callable[[str, dict[str, Any]], Event]] = {
     CommentEvent.github_event: _comment,
     PullRequestEvent.github_event: _pull_request,
     CheckRunEvent.github_event: _check_run,
     MergeGroupEvent.github_event: _merge_group,
+    DeploymentGateEvent.github_event: _deployment_gate,
 }
 
 

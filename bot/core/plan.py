@@ -77,6 +77,16 @@ EnvName = Annotated[StrictStr, AfterValidator(_env_name)]
 NonBlank = Annotated[StrictStr, AfterValidator(_not_blank)]
 
 
+def _environment_name(value: str) -> str:
+    if len(value) > 255:  # GitHub's own limit on an environment's name
+        raise ValueError("an environment name has at most 255 characters")
+    return value
+
+
+EnvironmentName = Annotated[NonBlank, AfterValidator(_environment_name)]
+MAX_DEPLOYMENTS = 50
+
+
 class FiveWhys(StrEnum):
     ISSUE = "issue"
     COMMENT = "comment"
@@ -143,6 +153,9 @@ class Plan(_Strict):
     python: NonBlank | None = None
     env: dict[EnvName, StrictStr] = Field(default_factory=dict)
     pass_env: tuple[EnvName, ...] = ()
+    # GitHub environments whose deployments this plan gates (contract §6, deployment gate).
+    deployments: tuple[EnvironmentName, ...] = Field(default=(), max_length=MAX_DEPLOYMENTS)
+    tracking_issue: StrictBool = False  # one live issue per environment (contract §6)
     setup: tuple[SetupStep, ...] = ()
     phases: tuple[Phase, ...] = Field(min_length=1)
 
@@ -153,6 +166,21 @@ class Plan(_Strict):
         if isinstance(value, dict):
             return {k: _scalar_text(v) for k, v in value.items()}
         return value
+
+    @field_validator("deployments")
+    @classmethod
+    def _unique_deployments(cls, names: tuple[str, ...]) -> tuple[str, ...]:
+        # GitHub compares environment names without regard to case.
+        seen: set[str] = set()
+        for name in names:
+            if name.casefold() in seen:
+                raise ValueError(f"environment {name!r} is listed twice")
+            seen.add(name.casefold())
+        return names
+
+    def gates(self, environment: str) -> bool:
+        """Whether deployments to `environment` wait for the golden path."""
+        return environment.casefold() in {name.casefold() for name in self.deployments}
 
     @field_validator("phases")
     @classmethod
@@ -283,6 +311,7 @@ def _reason(err: Any) -> str:
     if kind in _REASONS:
         return _REASONS[kind]
     reason = str(err["msg"]).removeprefix("Value error, ").replace("valid tuple", "valid list")
+    reason = reason.replace("Tuple should", "List should")  # YAML has lists, not tuples
     if kind == "too_short":
         return "must not be empty"
     if kind.endswith("_type") or kind in ("enum", "literal_error"):

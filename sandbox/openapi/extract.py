@@ -8,6 +8,10 @@ The source is the npm package `@octokit/openapi` version 23.0.2 (MIT), file
     python -m sandbox.openapi.extract \
         /tmp/octokit-openapi-23.0.2/package/generated/api.github.com.deref.json
 
+The same run writes the webhook payloads GitHub publishes no example of (`WEBHOOK_EXAMPLES`)
+into `sandbox/payloads/`, built from the webhook's schema and its own per-field `example` values
+(see `webhook_example`), and keeps those webhooks' schemas, stripped, in the subset.
+
 Only the operations the bot (and PyGithub on its behalf) calls are kept, and their schemas are
 stripped of prose (descriptions, examples, titles) so the file stays small and diff-able.
 """
@@ -55,7 +59,29 @@ OPERATIONS: tuple[tuple[str, str], ...] = (
     ("get", "/repos/{owner}/{repo}/labels"),
     ("post", "/repos/{owner}/{repo}/labels"),
     ("get", "/repos/{owner}/{repo}/labels/{name}"),
+    ("post", "/repos/{owner}/{repo}/actions/runs/{run_id}/deployment_protection_rule"),
 )
+
+# Webhooks neither @octokit/webhooks-examples nor @octokit/openapi has an example of: the file
+# written to sandbox/payloads, and the values of the top-level fields whose schema has no
+# `example` (each taken from an example the same schema gives for the same thing elsewhere).
+PAYLOADS = Path(__file__).resolve().parent.parent / "payloads"
+WEBHOOK_EXAMPLES: dict[str, tuple[str, dict[str, Any]]] = {
+    "deployment-protection-rule-requested": (
+        "deployment_protection_rule.requested.json",
+        {
+            "action": "requested",
+            "environment": "production",  # deployment.environment's example
+            "event": "deployment",
+            "sha": "a84d88e7554fc1fa21bcbc4efae3c782a70d2b9d",  # deployment.sha's example
+            "ref": "topic-branch",  # deployment.ref's example
+            # `actions/review-custom-gates-for-run` on the example's repository.full_name
+            "deployment_callback_url": "https://api.github.com/repos/octocat/Hello-World/actions"
+            "/runs/1/deployment_protection_rule",
+            "pull_requests": [],
+        },
+    ),
+}
 
 # Where the schema is stricter than GitHub's own documented behaviour. The description of
 # "Add labels to an issue" says "You can also pass an array of labels directly", and PyGithub's
@@ -122,6 +148,41 @@ def extract_operation(method: str, path: str, operation: dict[str, Any]) -> dict
     return entry
 
 
+def _webhook_schema(description: dict[str, Any], name: str) -> dict[str, Any]:
+    body = description["x-webhooks"][name]["post"]["requestBody"]
+    schema: dict[str, Any] = body["content"]["application/json"]["schema"]
+    return schema
+
+
+def example_value(schema: dict[str, Any]) -> Any:
+    """A value for `schema` made of the schema's own `example`s: objects hold their required
+    properties; a property without an example is left out when optional, else it gets the
+    empty value of its type."""
+    if "example" in schema and schema.get("type") not in ("object", "array"):
+        return schema["example"]
+    kind = schema.get("type")
+    if "oneOf" in schema or "anyOf" in schema:
+        return example_value((schema.get("oneOf") or schema["anyOf"])[0])
+    if kind == "object":
+        props = schema.get("properties", {})
+        return {name: example_value(props.get(name, {})) for name in schema.get("required", [])}
+    if kind == "array":
+        return []
+    if schema.get("nullable"):
+        return None
+    return {"string": "", "integer": 0, "number": 0, "boolean": False}.get(str(kind))
+
+
+def webhook_example(description: dict[str, Any], name: str) -> dict[str, Any]:
+    """The example payload of webhook `name` (see `WEBHOOK_EXAMPLES`)."""
+    schema = _webhook_schema(description, name)
+    top = WEBHOOK_EXAMPLES[name][1]
+    payload: dict[str, Any] = {}
+    for key, sub in schema["properties"].items():
+        payload[key] = top[key] if key in top else example_value(sub)
+    return payload
+
+
 def extract(description: dict[str, Any]) -> dict[str, Any]:
     operations = [
         extract_operation(method, path, description["paths"][path][method])
@@ -131,6 +192,9 @@ def extract(description: dict[str, Any]) -> dict[str, Any]:
         "source": SOURCE,
         "api_version": description["info"]["version"],
         "operations": operations,
+        "webhooks": {
+            name: strip_schema(_webhook_schema(description, name)) for name in WEBHOOK_EXAMPLES
+        },
     }
 
 
@@ -141,6 +205,10 @@ def main(argv: list[str]) -> int:
     description = json.loads(Path(argv[0]).read_text(encoding="utf-8"))
     OUTPUT.write_text(json.dumps(extract(description), indent=1) + "\n", encoding="utf-8")
     print(f"wrote {OUTPUT}")
+    for name, (file_name, _) in WEBHOOK_EXAMPLES.items():
+        example = json.dumps(webhook_example(description, name), indent=2, ensure_ascii=False)
+        (PAYLOADS / file_name).write_text(example + "\n", encoding="utf-8")
+        print(f"wrote {PAYLOADS / file_name}")
     return 0
 
 

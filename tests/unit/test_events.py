@@ -15,6 +15,7 @@ from bot.core.events import (
     ROUTED_ACTIONS,
     CheckRunEvent,
     CommentEvent,
+    DeploymentGateEvent,
     MergeGroupEvent,
     PullRequestEvent,
     event_from_dict,
@@ -77,6 +78,7 @@ ACTED_ON = [
     ("check_run", "requested_action", CheckRunEvent),
     ("check_run", "rerequested", CheckRunEvent),
     ("merge_group", "checks_requested", MergeGroupEvent),
+    ("deployment_protection_rule", "requested", DeploymentGateEvent),
 ]
 
 IGNORED = [
@@ -116,6 +118,29 @@ def test_deliveries_without_an_installation_are_ignored(
     payload = example(event, action)
     del payload["installation"]
     assert deliver(event, payload) is None
+
+
+def test_deployment_gate_fields() -> None:
+    parsed = deliver(
+        "deployment_protection_rule", example("deployment_protection_rule", "requested")
+    )
+    assert isinstance(parsed, DeploymentGateEvent)
+    assert parsed.repo == "octocat/Hello-World"
+    assert parsed.environment == "production"
+    assert parsed.sha == "a84d88e7554fc1fa21bcbc4efae3c782a70d2b9d"
+    assert (parsed.ref, parsed.trigger, parsed.workflow_run_id) == ("topic-branch", "deployment", 1)
+    assert parsed.callback_url.endswith("/actions/runs/1/deployment_protection_rule")
+
+
+def test_deployment_gate_on_github_enterprise_server() -> None:
+    payload = example("deployment_protection_rule", "requested")
+    payload["deployment_callback_url"] = (
+        "https://ghe.example.com/api/v3/repos/octocat/hello-world/actions/runs/"
+        "9876543210/deployment_protection_rule"
+    )
+    parsed = deliver("deployment_protection_rule", payload)
+    assert isinstance(parsed, DeploymentGateEvent)
+    assert parsed.workflow_run_id == 9876543210
 
 
 def test_merge_group_destroyed_carries_its_reason() -> None:
@@ -323,6 +348,35 @@ MALFORMED = [
     ("check run prs not a list", "check_run", "rerequested", _set("check_run.pull_requests", 3)),
     ("requested action odd", "check_run", "requested_action", _set("requested_action", "run")),
     ("merge group sha missing", "merge_group", "checks_requested", _drop("merge_group.head_sha")),
+    *[
+        (name, "deployment_protection_rule", "requested", edit)
+        for name, edit in [
+            ("gate environment missing", _drop("environment")),
+            ("gate sha missing", _drop("sha")),
+            ("gate sha not a commit", _set("sha", "main")),
+            ("gate environment blank", _set("environment", " ")),
+            ("gate callback missing", _drop("deployment_callback_url")),
+            (
+                "gate callback on another repository",
+                _set(
+                    "deployment_callback_url",
+                    "https://api.github.com/repos/evil/x/actions/runs/1/deployment_protection_rule",
+                ),
+            ),
+            (
+                "gate callback another endpoint",
+                _set("deployment_callback_url", "https://api.github.com/repos/octocat/Hello-World"),
+            ),
+            (
+                "gate callback run id not a number",
+                _set(
+                    "deployment_callback_url",
+                    "https://api.github.com/repos/octocat/Hello-World/actions/runs/x/"
+                    "deployment_protection_rule",
+                ),
+            ),
+        ]
+    ],
 ]
 
 
@@ -357,6 +411,7 @@ def every_kind() -> list[Any]:
         deliver("pull_request", example("pull_request", "synchronize")),
         deliver("check_run", example("check_run", "requested_action")),
         deliver("merge_group", example("merge_group", "checks_requested")),
+        deliver("deployment_protection_rule", example("deployment_protection_rule", "requested")),
     ]
 
 

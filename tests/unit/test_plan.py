@@ -59,6 +59,7 @@ def test_defaults_follow_the_contract() -> None:
     assert parsed.python is None
     assert parsed.flaky is plan.FlakyPolicy.FAIL and parsed.phases[0].retries == 0
     assert parsed.env == {} and parsed.pass_env == () and parsed.setup == ()
+    assert parsed.deployments == () and parsed.tracking_issue is False
     phase = parsed.phases[0]
     assert (phase.name, phase.mrr_at_risk, phase.timeout_minutes) == ("", 0, 15)
     assert phase.criteria.min_pass_rate == 1.0
@@ -184,6 +185,30 @@ def test_every_key_is_read() -> None:
             "env: {A: [1, 2]}\n" + MINIMAL,
             [("env.A", "Input should be a valid string (got [1, 2])")],
         ),
+        (
+            "deployments: [production, '  ']\n" + MINIMAL,
+            [("deployments[1]", "must not be blank")],
+        ),
+        (
+            "deployments: [production, Production]\n" + MINIMAL,
+            [("deployments", "environment 'Production' is listed twice")],
+        ),
+        (
+            "deployments: production\n" + MINIMAL,
+            [("deployments", "Input should be a valid list (got 'production')")],
+        ),
+        (
+            f"deployments: [{'x' * 256}]\n" + MINIMAL,
+            [("deployments[0]", "an environment name has at most 255 characters")],
+        ),
+        (
+            f"deployments: [{', '.join(f'e{i}' for i in range(51))}]\n" + MINIMAL,
+            [("deployments", "List should have at most 50 items after validation, not 51")],
+        ),
+        (
+            "tracking_issue: yes please\n" + MINIMAL,
+            [("tracking_issue", "Input should be a valid boolean (got 'yes please')")],
+        ),
         ("- a\n- b\n", [("(document)", "expected a mapping of keys")]),
         ("", [("(document)", "the file is empty")]),
     ],
@@ -235,6 +260,14 @@ def test_problem_prints_as_file_key_reason() -> None:
     with pytest.raises(PlanError) as caught:
         plan.parse("phases: []", "x.yml")
     assert str(caught.value) == "x.yml: phases: must not be empty"
+
+
+def test_deployments_and_tracking_issue_are_read() -> None:
+    parsed = plan.parse("deployments: [production, eu-prod]\ntracking_issue: true\n" + MINIMAL)
+    assert parsed.deployments == ("production", "eu-prod")
+    assert parsed.tracking_issue is True
+    assert parsed.gates("production") and parsed.gates("PRODUCTION") and parsed.gates("eu-prod")
+    assert not parsed.gates("staging")
 
 
 def test_select_keeps_plan_order_and_names_unknown_ids() -> None:

@@ -10,6 +10,7 @@ import uuid
 import pytest
 
 from sandbox import webhooks
+from sandbox.openapi_check import check_webhook
 
 BASE = "http://127.0.0.1:9999"
 REPO = "acme/shop"
@@ -24,6 +25,7 @@ NAMES = [
     "check_run.rerequested",
     "merge_group.checks_requested",
     "ping",
+    "deployment_protection_rule.requested",
 ]
 
 
@@ -158,3 +160,30 @@ def test_pull_request_event_is_a_fork_only_when_the_head_repository_differs() ->
     )
     assert fork["pull_request"]["head"]["repo"]["fork"] is True
     assert fork["pull_request"]["base"]["repo"]["full_name"] == "acme/app"
+
+
+def test_the_deployment_gate_example_matches_githubs_schema() -> None:
+    stored = webhooks.load_payload("deployment_protection_rule.requested")
+    assert check_webhook("deployment-protection-rule-requested", stored) == []
+    assert check_webhook("deployment-protection-rule-requested", {"action": "nope"}) != []
+
+
+def test_deployment_gate_event_points_the_callback_at_the_sandbox() -> None:
+    payload = webhooks.deployment_gate_event(
+        REPO,
+        sha=SHA,
+        environment="production",
+        workflow_run_id=31,
+        installation_id=7,
+        base_url=BASE,
+    )
+    assert check_webhook("deployment-protection-rule-requested", payload) == []
+    assert payload["deployment_callback_url"] == (
+        f"{BASE}/repos/{REPO}/actions/runs/31/deployment_protection_rule"
+    )
+    assert (payload["sha"], payload["environment"], payload["installation"]["id"]) == (
+        SHA,
+        "production",
+        7,
+    )
+    assert payload["repository"]["full_name"] == REPO
