@@ -72,6 +72,11 @@ class Settings(BaseSettings):
     log_level: str = Field(default="INFO", validation_alias="GOLDEN_PATH_LOG_LEVEL")
     # How long run history (patterns, tests, a pull request's runs) is kept, in days.
     history_days: float = Field(default=90, gt=0, validation_alias="GOLDEN_PATH_HISTORY_DAYS")
+    # A deployment's run gives up waiting for its environment (and the deployment is rejected,
+    # saying so) after this long, so nobody waits hours for an answer.
+    deploy_lock_wait_seconds: float = Field(
+        default=1800.0, gt=0, validation_alias="GOLDEN_PATH_DEPLOY_LOCK_WAIT_SECONDS"
+    )
 
     @model_validator(mode="after")
     def _strip_urls(self) -> Settings:

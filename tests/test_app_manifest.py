@@ -20,6 +20,8 @@ PERMISSIONS = {
     "issues": "write",
     "contents": "read",
     "metadata": "read",
+    "deployments": "write",
+    "actions": "read",
 }
 
 
@@ -72,6 +74,7 @@ EVENT_PERMISSIONS = {
     "issue_comment": ("issues", "pull_requests"),
     "pull_request": ("pull_requests",),
     "merge_group": ("merge_queues",),
+    "deployment_protection_rule": ("deployments",),
 }
 
 

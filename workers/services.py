@@ -14,6 +14,7 @@ from bot.github.budget import RedisWritePacer
 from bot.github.client import GitHubApp, RepoClient
 from bot.github.memo import RedisMemo
 from bot.settings import Settings, get_settings
+from bot.state.deployment_gates import GateRequests
 from bot.state.env_lock import EnvironmentLock
 from bot.state.history import History
 from bot.state.run_records import RunRecords
@@ -37,6 +38,10 @@ class Services:
     @cached_property
     def records(self) -> RunRecords:
         return RunRecords(self.redis)
+
+    @cached_property
+    def gates(self) -> GateRequests:
+        return GateRequests(self.redis)
 
     @cached_property
     def github_app(self) -> GitHubApp:

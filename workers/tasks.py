@@ -8,16 +8,17 @@ from typing import Any
 
 from celery import Task
 
+from bot.core.deployment_gate import GateRequest
 from bot.core.events import event_from_dict
 from bot.core.queues import HANDLE_EVENT_TASK, REAP_TASK, RUN_TASK, RUNS_QUEUE
 from bot.github.client import GitHubError, GitHubRateLimited
-from bot.handlers import router
+from bot.handlers import deployments, router
 from bot.handlers.context import Context
 from bot.telemetry import trace
 from workers import reaper
 from workers.celery_app import app
 from workers.job import run_job
-from workers.services import get_services
+from workers.services import Services, get_services
 
 log = logging.getLogger(__name__)
 
@@ -61,15 +62,7 @@ def handle_event(self: Task, event: dict[str, Any], memo: dict[str, Any] | None 
         delivery_id=typed.delivery_id, repo=typed.repo, installation_id=typed.installation_id
     )
     services = get_services()
-    ctx = Context(
-        github=_BestEffortReactions(services.github_for(typed.installation_id, typed.repo)),
-        runs=services.records,
-        launcher=CeleryLauncher(),
-        installation_id=typed.installation_id,
-        details_url=services.details_url,
-        app_id=services.settings.github_app_id,
-        memo=dict(memo or {}),
-    )
+    ctx = _context(services, typed.installation_id, typed.repo, memo)
     retry_with = {"event": event, "memo": ctx.memo}  # the same dict: what this attempt decided
     extra = {"delivery_id": typed.delivery_id, "repo": typed.repo}
     try:
@@ -81,6 +74,22 @@ def handle_event(self: Task, event: dict[str, Any], memo: dict[str, Any] | None 
         log.warning("GitHub error %s; retrying", error, extra=extra)
         raise self.retry(countdown=2 ** (self.request.retries + 1), kwargs=retry_with) from None
     log.info("event %s handled by %d handler(s)", typed.kind, handled, extra=extra)
+
+
+def _context(
+    services: Services, installation_id: int, repo: str, memo: dict[str, Any] | None = None
+) -> Context:
+    return Context(
+        github=_BestEffortReactions(services.github_for(installation_id, repo)),
+        runs=services.records,
+        launcher=CeleryLauncher(),
+        installation_id=installation_id,
+        details_url=services.details_url,
+        app_id=services.settings.github_app_id,
+        memo=dict(memo or {}),
+        gates=services.gates,
+        deploy_lock_wait_seconds=services.settings.deploy_lock_wait_seconds,
+    )
 
 
 @app.task(name=RUN_TASK, bind=True, acks_late=True)
@@ -108,3 +117,9 @@ def reap() -> None:
     reaped = reaper.reap(services.records, services.github_for, limits=limits)
     if reaped:
         log.warning("reaped %d run(s): %s", len(reaped), ", ".join(reaped))
+
+    # Deployments whose answer a lost worker, a restart or a reaped run left unsent.
+    def ctx_for(request: GateRequest) -> Context:
+        return _context(services, request.installation_id, request.repo)
+
+    deployments.reconcile(ctx_for, services.gates)

@@ -7,10 +7,13 @@ handler's job (`bot/handlers/deployments.py`).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
+
+from pydantic import BaseModel, Field
 
 from bot.core import plan as plan_module
 
@@ -103,3 +106,34 @@ def from_check_run(run: Mapping[str, Any] | None) -> Decision:
 def answer_for(conclusion: str | None) -> Answer:
     """A finished run's answer: only a success lets the deployment through."""
     return Answer.APPROVED if conclusion in PASSING else Answer.REJECTED
+
+
+MAX_RUNS_PER_REQUEST = 3  # runs started for one request (a cancelled one is replaced) at most
+
+
+class GateRequest(BaseModel):
+    """One deployment waiting for our answer, remembered until it is answered (GitHub waits up to
+    30 days), so a lost worker or a restart still answers it, and answers it once."""
+
+    installation_id: int
+    repo: str
+    environment: str
+    sha: str
+    workflow_run_id: int
+    delivery_id: str = ""
+    sender: str = ""
+    created_at: float = Field(default_factory=time.time)
+    run_id: str | None = None  # the bot's run the answer waits for
+    runs_started: int = 0
+    state: Answer | None = None  # decided; sent when `answered_at` is set
+    comment: str = ""
+    answered_at: float | None = None
+
+    @property
+    def key(self) -> str:
+        return request_key(self.repo, self.workflow_run_id, self.environment)
+
+
+def request_key(repo: str, workflow_run_id: int, environment: str) -> str:
+    """GitHub asks once per workflow run and environment; redeliveries share the key."""
+    return f"{repo.lower()}:{workflow_run_id}:{environment.casefold()}"

@@ -30,6 +30,9 @@ class RunRecord(BaseModel):
     repo: str
     pr_number: int | None = None
     merge_group_ref: str | None = None
+    # A run of a commit outside any pull request (a deployment waits for it): its target is
+    # `repo@<commit_ref>`, so a second deployment of the commit joins it instead of queueing more.
+    commit_ref: str | None = None
     head_sha: str
     phases: list[str] = Field(default_factory=list)  # empty: every phase
     requested_by: str = ""
@@ -53,11 +56,18 @@ class RunRecord(BaseModel):
     mrr_at_risk: int = 0
     patterns: list[dict[str, Any]] = Field(default_factory=list)  # failure patterns, five whys
     details_url: str | None = None
+    # How long the run may wait for its environment before it gives up (a deployment should be
+    # answered, not held for hours); None: as long as it takes.
+    lock_wait_limit_seconds: float | None = None
+    title: str | None = None  # the check run's final title and recommendation line: the
+    recommendation: str | None = None  # deployment gate's answer quotes them
 
     @property
     def target(self) -> str:
         if self.merge_group_ref:
             return f"{self.repo}@{self.merge_group_ref}"
+        if self.commit_ref:
+            return f"{self.repo}@{self.commit_ref}"
         return f"{self.repo}#{self.pr_number}"
 
     @property

@@ -384,14 +384,22 @@ class RepoClient:
             return None
         return str(data.get("html_url") or "") or None
 
-    def list_check_runs(self, head_sha: str, check_name: str) -> list[dict[str, Any]]:
-        runs = self._pages(f"/commits/{head_sha}/check-runs", "check_runs", check_name=check_name)
+    def list_check_runs(
+        self, head_sha: str, check_name: str, *, app_id: str | int | None = None
+    ) -> list[dict[str, Any]]:
+        """The commit's check runs of `check_name`; only `app_id`'s when given."""
+        runs = self._pages(
+            f"/commits/{head_sha}/check-runs", "check_runs", check_name=check_name, app_id=app_id
+        )
         return [
             {
                 "id": r["id"],
+                "name": r.get("name"),
                 "status": r.get("status"),
                 "conclusion": r.get("conclusion"),
                 "external_id": r.get("external_id"),
+                "title": (r.get("output") or {}).get("title") or "",
+                "html_url": r.get("html_url") or "",
             }
             for r in runs
         ]
@@ -408,6 +416,18 @@ class RepoClient:
         return None
 
     # --- writes ---------------------------------------------------------------------------
+
+    def answer_deployment_gate(
+        self, workflow_run_id: int, environment: str, state: str, comment: str
+    ) -> None:
+        """Approve or reject a deployment waiting on this App (a custom deployment protection
+        rule). Always sent to this client's own API base: the callback URL a payload names
+        only tells which workflow run it is."""
+        self._call(
+            "POST",
+            f"/actions/runs/{int(workflow_run_id)}/deployment_protection_rule",
+            {"environment_name": environment, "state": state, "comment": comment},
+        )
 
     def react(self, comment_id: int, content: str) -> None:
         self._call("POST", f"/issues/comments/{comment_id}/reactions", {"content": content})

@@ -46,6 +46,8 @@ class RunRequest:
     check_permission: bool = True
     head_sha: str | None = None  # given for merge groups; pull requests use the live head
     merge_group_ref: str | None = None
+    commit_ref: str | None = None  # a commit run outside pull requests (a deployment's)
+    lock_wait_limit_seconds: float | None = None
     # Called once the request is accepted (permission, plan and phase ids checked), before the
     # check run is created: a comment's 👀 should not wait for the slower work.
     acknowledge: Callable[[], None] | None = field(default=None, compare=False)
@@ -131,6 +133,8 @@ def _target(req: RunRequest) -> str:
     """The key of "one run at a time": a pull request, or a merge group."""
     if req.merge_group_ref:
         return f"{req.repo}@{req.merge_group_ref}"
+    if req.commit_ref:
+        return f"{req.repo}@{req.commit_ref}"
     return f"{req.repo}#{req.pr_number}"
 
 
@@ -147,6 +151,8 @@ def _queue(
         repo=req.repo,
         pr_number=req.pr_number,
         merge_group_ref=req.merge_group_ref,
+        commit_ref=req.commit_ref,
+        lock_wait_limit_seconds=req.lock_wait_limit_seconds,
         head_sha=head_sha,
         phases=list(req.phases),
         requested_by=req.user,

@@ -168,7 +168,15 @@ def test_check_runs(fake: FakeGitHub, client: RepoClient) -> None:
     assert (stored["status"], stored["conclusion"]) == ("completed", "failure")
     assert len(stored["annotations"]) == 52
     assert client.list_check_runs(HEAD, "Golden Path P0") == [
-        {"id": run_id, "status": "completed", "conclusion": "failure", "external_id": "r1"}
+        {
+            "id": run_id,
+            "name": "Golden Path P0",
+            "status": "completed",
+            "conclusion": "failure",
+            "external_id": "r1",
+            "title": "Failed",
+            "html_url": f"{fake.base_url}/{REPO}/runs/{run_id}",
+        }
     ]
     assert client.list_check_runs(HEAD, "Other") == []
     assert client.check_run_url(run_id) == f"{fake.base_url}/{REPO}/runs/{run_id}"
