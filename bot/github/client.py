@@ -477,6 +477,10 @@ class RepoClient:
             self._open_issues.get(label, []).append(data)
         return IssueRef(int(data["number"]), str(data.get("html_url") or ""))
 
+    def update_issue(self, number: int, *, body: str) -> None:
+        """Rewrite an issue's body (the tracking issue)."""
+        self._call("PATCH", f"/issues/{number}", {"body": body})
+
     def ensure_label(self, name: str, color: str, description: str) -> None:
         key = f"label:{self.full_name}:{name}"
         if self._memo.get(key):
