@@ -7,6 +7,13 @@ the sandbox's "GitHub": the check run and its summary, the PR comment, five-whys
 
     python -m sandbox.demo                 # one phase broken (websocket), as a failing gate looks
     python -m sandbox.demo --break none    # everything passes
+    python -m sandbox.demo --deploy        # a deployment to production: rejected, then approved
+
+With `--deploy` the plan gates `production` and keeps a tracking issue; a workflow's deployment of
+the broken commit asks the bot (a signed `deployment_protection_rule` delivery), which runs the
+golden path on it and rejects; a fix is pushed (the plan stops passing the break switch to the
+service) and the deployment of the new commit is approved. Both answers, as GitHub received
+them at the callback endpoint, and the tracking issue are printed.
 """
 
 from __future__ import annotations
@@ -15,13 +22,15 @@ import argparse
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.markdown import Markdown
 from rich.markup import escape
 from rich.panel import Panel
 
-from sandbox.stack import ROOT, Stack, git_repo_from, wait_until
+from sandbox import webhooks
+from sandbox.stack import ROOT, Stack, commit_all, git_repo_from, wait_until
 
 EXAMPLE = ROOT / "examples" / "staging-demo"
 REPO = "octo-org/staging-demo"
@@ -41,8 +50,15 @@ def main(argv: list[str] | None = None) -> int:
         "--runs", type=int, default=1, help="comment `/golden-path run` this many times (history)"
     )
     parser.add_argument("--raw", type=Path, help="also write the raw Markdown posted into DIR")
+    parser.add_argument(
+        "--deploy",
+        action="store_true",
+        help="show the deployment gate: a rejected, then an approved deployment to production",
+    )
     args = parser.parse_args(argv)
     console = Console(width=120)
+    if args.deploy and args.broken == "none":
+        parser.error("--deploy shows a broken commit being rejected: it needs a broken phase")
     # the example's plan asks for GOLDEN_PATH_DEMO_BREAK with pass_env: the operator allows it
     extra_env = {"GOLDEN_PATH_SECRETS": "GOLDEN_PATH_DEMO_BREAK"}
     if args.broken != "none":
@@ -68,6 +84,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         fake.add_issue(REPO, 3, title="Token refresh drops sessions", body="Seen on staging.")
         fake.set_permission(REPO, "octocat", "write")
+        if args.deploy:
+            return _deploy(console, stack, stack.workdir / "repo", args.timeout)
         for attempt in range(1, max(1, args.runs) + 1):
             started = time.monotonic()
             answer = stack.comment(REPO, PR_NUMBER, "/golden-path run")
@@ -104,6 +122,69 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     finally:
         stack.stop()
+
+
+GATED_PLAN = "\n# --deploy: production deployments wait for the golden path\n" + (
+    "deployments: [production]\ntracking_issue: true\n"
+)
+
+
+def _deploy(console: Console, stack: Stack, repo: Path, timeout: float) -> int:
+    """A deployment of the broken commit (rejected), then of the fixed one (approved)."""
+    fake = stack.github.fake
+    plan = repo / ".github" / "golden-path.yml"
+    plan.write_text(plan.read_text() + GATED_PLAN)
+    shown: list[dict[str, Any]] = []
+    for workflow_run, note in ((101, "the broken commit"), (102, "the fixed commit")):
+        if workflow_run == 102:
+            # The fix: the plan stops handing the service its break switch.
+            plan.write_text(plan.read_text().replace("pass_env: [GOLDEN_PATH_DEMO_BREAK]", ""))
+        sha = commit_all(repo, f"deploy demo: {note}")
+        fake.set_head(REPO, PR_NUMBER, sha)
+        payload = webhooks.deployment_gate_event(
+            REPO,
+            sha=sha,
+            environment="production",
+            workflow_run_id=workflow_run,
+            installation_id=stack.installation_id,
+            base_url=stack.github.url,
+        )
+        reply = stack.deliver("deployment_protection_rule", payload)
+        console.print(
+            f"deployment of {note} {sha[:7]} to production: POST /webhook "
+            f"(deployment_protection_rule, signed) -> [bold]{reply.status_code}[/]"
+        )
+        answer = wait_until(
+            lambda run=workflow_run: _answer(fake.deployment_answers(REPO), run),
+            timeout=timeout,
+            interval=0.5,
+            what=f"the answer to workflow run {workflow_run}",
+        )
+        shown.append(answer)
+        colour = "green" if answer["state"] == "approved" else "red"
+        console.rule(f"answer to workflow run {workflow_run}: [{colour}]{answer['state']}[/]")
+        console.print(escape(answer["comment"]))
+    issue = wait_until(
+        lambda: _tracking_issue(fake.issues(REPO), 2),
+        timeout=60,
+        interval=0.5,
+        what="the tracking issue",
+    )
+    console.rule(escape(f"issue #{issue['number']}: {issue['title']}"))
+    console.print(Markdown(issue["body"][:4000]))
+    return 0 if [a["state"] for a in shown] == ["rejected", "approved"] else 1
+
+
+def _answer(answers: list[dict[str, Any]], workflow_run: int) -> dict[str, Any] | None:
+    return next((a for a in answers if a["run_id"] == workflow_run), None)
+
+
+def _tracking_issue(issues: list[dict[str, Any]], runs: int) -> dict[str, Any] | None:
+    for issue in issues:
+        logged = (issue.get("body") or "").split("### Last runs", 1)[-1].count("\n- ")
+        if issue["title"].startswith("Golden path: ") and logged >= runs:
+            return issue
+    return None
 
 
 def _completed_check(stack: Stack, sha: str, count: int = 1) -> dict | None:

@@ -32,6 +32,7 @@ from bot.handlers.run_requests import RunRequest
 
 log = logging.getLogger(__name__)
 router = Router()
+_FINAL_REFUSALS = (404, 410, 422)  # statuses after which sending the same answer is pointless
 
 
 @router.register("deployment_protection_rule", action="requested")
@@ -201,9 +202,16 @@ def settle(github: GitHub, gates: Gates, request: GateRequest) -> bool:
         current = gates.get(request.key)
         if current is None or current.answered_at is not None:
             return True
-        github.answer_deployment_gate(
-            request.workflow_run_id, request.environment, request.state.value, request.comment
-        )
+        try:
+            github.answer_deployment_gate(
+                request.workflow_run_id, request.environment, request.state.value, request.comment
+            )
+        except Exception as error:
+            if getattr(error, "status", None) not in _FINAL_REFUSALS:
+                raise
+            # The deployment was decided meanwhile (a person, a timeout) or the workflow run is
+            # gone: asking again for 30 days would change nothing.
+            log.warning("deployment %s: GitHub refused the answer: %s", request.key, error)
         gates.mark_answered(request.key)
         log.info("deployment %s answered %s", request.key, request.state.value)
         return True

@@ -31,6 +31,7 @@ class MemoryGitHub:
         self.answers: list[tuple[int, str, str, str]] = []
         self.created: list[dict[str, Any]] = []
         self.fail_answers = 0
+        self.refuse_with: int | None = None
         self._lock = threading.Lock()
 
     def read_file(self, path: str, ref: str) -> str | None:
@@ -55,7 +56,15 @@ class MemoryGitHub:
             if self.fail_answers:
                 self.fail_answers -= 1
                 raise RuntimeError("GitHub had a bad minute")
+            if self.refuse_with is not None:
+                raise Refused(self.refuse_with)
             self.answers.append((workflow_run_id, environment, state, comment))
+
+
+class Refused(Exception):
+    def __init__(self, status: int) -> None:
+        super().__init__(f"HTTP {status}")
+        self.status = status
 
 
 class MemoryLauncher:
@@ -68,6 +77,23 @@ class MemoryLauncher:
 
     def revoke(self, task_id: str) -> None:
         pass
+
+
+class OneRepo:
+    """The session's Redis is shared: the reconcile pass of a test sees its own requests only."""
+
+    def __init__(self, gates: Any, repo: str) -> None:
+        self._gates, self._repo = gates, repo
+
+    def pending(self) -> list[GateRequest]:
+        return [r for r in self._gates.pending() if r.repo == self._repo]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._gates, name)
+
+
+def reconcile(ctx: Context, repo: str) -> int:
+    return deployments.reconcile(lambda r: ctx, OneRepo(ctx.gates, repo), older_than=0)
 
 
 @pytest.fixture
@@ -158,7 +184,7 @@ def test_a_cancelled_run_is_replaced_by_a_new_one(client: redis.Redis) -> None:
     deployments.evaluate(ctx, request)
     (first,) = ctx.launcher.launched  # type: ignore[attr-defined]
     ctx.runs.request_cancel(first, "cancelled by someone")  # still queued: completes cancelled
-    deployments.reconcile(lambda r: ctx, ctx.gates, older_than=0)
+    reconcile(ctx, request.repo)
     assert len(ctx.launcher.launched) == 2  # type: ignore[attr-defined]
     assert github.answers == []
 
@@ -178,11 +204,11 @@ def test_an_answer_github_refused_is_sent_again_by_the_reconcile_pass(client: re
     ctx, request = setup(client, github)
     with pytest.raises(RuntimeError):
         deployments.evaluate(ctx, request)
-    assert deployments.reconcile(lambda r: ctx, ctx.gates, older_than=0) >= 1
+    assert reconcile(ctx, request.repo) >= 1
     ((_, _, state, comment),) = github.answers
     assert state == "approved" and "does not gate `production`" in comment
     assert ctx.gates.get(request.key).answered_at is not None  # type: ignore[union-attr]
-    deployments.reconcile(lambda r: ctx, ctx.gates, older_than=0)
+    reconcile(ctx, request.repo)
     assert len(github.answers) == 1
 
 
@@ -202,3 +228,12 @@ def test_racing_senders_answer_once(client: redis.Redis) -> None:
         thread.join()
     assert [a[2] for a in github.answers] == ["approved"]
     assert request.key not in {r.key for r in gates.pending()}
+
+
+def test_an_answer_github_will_never_take_is_not_sent_for_ever(client: redis.Redis) -> None:
+    github = MemoryGitHub(None)
+    github.refuse_with = 422  # e.g. someone approved the deployment by hand meanwhile
+    ctx, request = setup(client, github)
+    deployments.evaluate(ctx, request)
+    assert ctx.gates.get(request.key).answered_at is not None  # type: ignore[union-attr]
+    assert reconcile(ctx, request.repo) == 0
