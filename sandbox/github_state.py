@@ -201,6 +201,7 @@ class GitHubState:
         self.comments: dict[int, dict[str, Any]] = {}
         self.reactions: dict[int, list[dict[str, Any]]] = {}
         self.check_runs: dict[int, dict[str, Any]] = {}
+        self.deployment_answers: list[dict[str, Any]] = []
 
     def new_id(self) -> int:
         return next(self._ids)
@@ -627,6 +628,34 @@ class GitHubState:
                 and (name is None or run["name"] == name)
             ]
             return copy.deepcopy(sorted(found, key=lambda r: r["id"], reverse=True))
+
+    # deployment protection rules
+
+    def answer_deployment(self, full_name: str, run_id: int, body: dict[str, Any]) -> None:
+        """`POST .../actions/runs/{run_id}/deployment_protection_rule`: an App's review of a
+        deployment waiting on it. Every answer is kept (tests count them)."""
+        environment, state = body.get("environment_name"), body.get("state")
+        if not isinstance(environment, str) or not environment:
+            raise _invalid("environment_name is missing", "environment_name", "missing_field")
+        if state not in ("approved", "rejected"):
+            raise _invalid("state must be approved or rejected", "state")
+        with self.lock:
+            self.repo(full_name)
+            self.deployment_answers.append(
+                {
+                    "repo": full_name,
+                    "run_id": run_id,
+                    "environment_name": environment,
+                    "state": state,
+                    "comment": str(body.get("comment") or ""),
+                    "at": now_iso(),
+                }
+            )
+
+    def answers_for(self, full_name: str) -> list[dict[str, Any]]:
+        """The answers given for `full_name`'s deployments, oldest first."""
+        with self.lock:
+            return [dict(a) for a in self.deployment_answers if a["repo"] == full_name]
 
     def pulls_with_head(self, full_name: str, sha: str) -> list[int]:
         """Open pull requests whose head is `sha` (GitHub's `check_run.pull_requests`)."""
