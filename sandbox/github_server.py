@@ -297,8 +297,19 @@ def list_check_runs_for_ref(ctx: Ctx) -> Reply:
     )
     if ctx.query.get("status"):
         runs = [r for r in runs if r["status"] == ctx.query["status"]]
+    if ctx.query.get("app_id") and ctx.query["app_id"] != ctx.fake.app_info.app_id:
+        runs = []  # every check run here was made by the one App the sandbox knows
     bodies = [ctx.fake.render_check_run(ctx.base, r) for r in runs]
     return paginate(ctx, bodies, key="check_runs")
+
+
+# --- handlers: deployment protection rules -----------------------------------------------------
+
+
+def review_custom_gates(ctx: Ctx) -> Reply:
+    """An App's answer to a deployment waiting on its custom protection rule (204, no body)."""
+    ctx.fake.state.answer_deployment(ctx.repo, ctx.int_param("run_id"), ctx.json_object())
+    return Reply(None, 204)
 
 
 # --- handlers: issues, comments, reactions, labels --------------------------------------------
@@ -437,6 +448,12 @@ API_ROUTES: list[tuple[str, str, Handler, str]] = [
     ("GET", f"{_R}/labels", list_labels, "token"),
     ("POST", f"{_R}/labels", create_label, "token"),
     ("GET", f"{_R}/labels/{{name}}", get_label, "token"),
+    (
+        "POST",
+        f"{_R}/actions/runs/{{run_id}}/deployment_protection_rule",
+        review_custom_gates,
+        "token",
+    ),
 ]
 _NUMERIC = {"number", "run_id", "comment_id", "installation_id"}
 
@@ -624,6 +641,11 @@ class FakeGitHub:
     def labels_of(self, full_name: str, number: int) -> list[str]:
         return [label["name"] for label in self.state.labels_on(full_name, number)]
 
+    def deployment_answers(self, full_name: str) -> list[dict[str, Any]]:
+        """The deployment-gate answers posted for `full_name`, oldest first (`run_id`,
+        `environment_name`, `state`, `comment`)."""
+        return self.state.answers_for(full_name)
+
     # rendering, shared by the routes and the readers
 
     def render_issue(self, base: str, full_name: str, number: int) -> dict[str, Any]:
@@ -808,7 +830,15 @@ CONTROL_POST = {
     "clear_requests",
     "expire_tokens",
 }
-CONTROL_GET = {"check_runs", "comments", "reactions", "issues", "labels_of", "requests"}
+CONTROL_GET = {
+    "check_runs",
+    "comments",
+    "reactions",
+    "issues",
+    "labels_of",
+    "requests",
+    "deployment_answers",
+}
 _INT_QUERY = {"number", "comment_id", "installation_id"}
 
 
@@ -886,6 +916,9 @@ class SandboxClient:
 
     def labels_of(self, full_name: str, number: int) -> list[str]:
         return self._get("labels_of", full_name=full_name, number=number)
+
+    def deployment_answers(self, full_name: str) -> list[dict[str, Any]]:
+        return self._get("deployment_answers", full_name=full_name)
 
     @property
     def requests(self) -> list[dict[str, Any]]:

@@ -18,6 +18,7 @@ from bot.state.deployment_gates import GateRequests
 from bot.state.env_lock import EnvironmentLock
 from bot.state.history import History
 from bot.state.run_records import RunRecords
+from bot.state.tracking import TrackingStates
 from bot.telemetry.metrics import RedisMetrics
 from bot.web import links
 from workers.engine import sandbox
@@ -92,6 +93,8 @@ class Services:
             sandboxed=self.settings.sandbox != "none",
             history=self.history,
             secrets_allowed=SecretsAllowList.parse(self.settings.secrets_allowed),
+            gates=self.gates,
+            tracking=TrackingStates(self.redis),
         )
 
 

@@ -55,6 +55,7 @@ def gate_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             "GOLDEN_PATH_RUN_SLOTS": "2",
             "GOLDEN_PATH_REAP_INTERVAL_SECONDS": "1",
             "GOLDEN_PATH_STALE_AFTER_SECONDS": "6",
+            "GOLDEN_PATH_DEPLOY_LOCK_WAIT_SECONDS": "4",
         },
     )
     try:
@@ -137,7 +138,7 @@ def test_a_green_commit_is_approved(gate_stack: Stack, tmp_path: Path) -> None:
     assert f"{gate_stack.web_url}/runs/" in answer["comment"]
     settle(1.0)
     assert len(answers(gate_stack, proj)) == 1
-    assert len(gate_stack.github.fake.check_runs(proj.repo, proj.sha)) == 2  # no run started
+    assert len(gate_stack.github.fake.check_runs(proj.repo, proj.sha)) == 1  # no run started
 
 
 def test_a_red_commit_is_rejected_with_the_reason(gate_stack: Stack, tmp_path: Path) -> None:
@@ -184,6 +185,21 @@ def test_an_invalid_plan_is_rejected_with_its_problems(gate_stack: Stack, tmp_pa
     answer = wait_for_answer(gate_stack, proj)
     assert answer["state"] == "rejected"
     assert "phases: required key is missing" in answer["comment"]
+
+
+def test_a_run_that_cannot_get_staging_in_time_rejects_saying_so(
+    gate_stack: Stack, tmp_path: Path
+) -> None:
+    proj = project(gate_stack, tmp_path, SLOW_PASSING_SUITE)
+    assert gate_stack.comment(proj.repo, proj.number, "/golden-path run").status_code == 202
+    wait_for_check(gate_stack, proj, status="in_progress", timeout=60)  # it holds `staging`
+    pr_sha = proj.sha
+    proj.push(gate_stack, {"README.md": "release candidate\n"}, "release")
+    request_deployment(gate_stack, proj)
+    answer = wait_for_answer(gate_stack, proj, timeout=60)
+    assert answer["state"] == "rejected"
+    assert "`staging` stayed in use by other runs for more than 4.00 s" in answer["comment"]
+    assert wait_for_check(gate_stack, proj, sha=pr_sha, timeout=60)["conclusion"] == "success"
 
 
 def test_one_answer_per_request_across_a_worker_restart(gate_stack: Stack, tmp_path: Path) -> None:

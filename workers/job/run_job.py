@@ -18,15 +18,19 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from bot.core import plan as plan_module
+from bot.core.report import facts
 from bot.core.report.check_output import render_check_output, render_queued_output
 from bot.core.results import Conclusion, PhaseStatus, PhaseVerdict, RunReport
 from bot.core.scrub import Scrubber
 from bot.core.secrets_policy import SecretsAllowList, pass_env_problems
+from bot.handlers import deployments
+from bot.handlers.context import Gates
 from bot.state.run_records import RecordNotFound, RunRecord, RunRecords
 from bot.telemetry import trace
 from workers import publish, recall
 from workers.engine import executor
-from workers.job import summary
+from workers.job import summary, tracking_issue
+from workers.job.tracking_issue import States as TrackingStore
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +74,10 @@ class RunServices:
     heartbeat_seconds: float = HEARTBEAT_SECONDS
     history: recall.HistoryStore | None = None  # none: reports say nothing of the past
     on_lock_wait: Callable[[float], None] = lambda seconds: None  # seconds before it held it
+    # Deployments waiting for runs (`bot.state.deployment_gates.GateRequests`): a finished run
+    # answers them at once. None: the reconcile pass on beat answers them.
+    gates: Gates | None = None
+    tracking: TrackingStore | None = None  # tracking issues' state (`bot.state.tracking`)
 
 
 class _Stop(Exception):
@@ -144,16 +152,26 @@ class _Job:
         self._concluded = True
 
     def _finish(self, final: RunReport) -> None:
-        """The record completes (once) with the check run's conclusion."""
+        """The record completes (once) with the check run's conclusion; deployments waiting
+        for the run get their answer."""
         conclusion = final.conclusion.value if final.conclusion else Conclusion.FAILURE.value
         log.info("run %s concluded %s", self.record.run_id, conclusion)
-        self.services.records.finish(
+        finished = self.services.records.finish(
             self.record.run_id,
             final.conclusion.value if final.conclusion else Conclusion.FAILURE.value,
             final.problem,
             verdicts=[summary.verdict(p, self.scrubber.scrub) for p in final.phases],
             mrr_at_risk=final.mrr_at_risk,
+            title=self.scrubber.scrub(facts.title(final)),
+            recommendation=facts.recommendation(final),
         )
+        if finished is not None and self.services.gates is not None:
+            try:
+                deployments.answer_run_waiters(
+                    lambda _installation, _repo: self.client, self.services.gates, finished
+                )
+            except Exception:  # the reconcile pass on beat answers them later
+                log.warning("run %s: answering deployments failed", finished.run_id, exc_info=True)
 
     def _run_and_publish(self) -> RunReport:
         clone_url = self._assert_head()
@@ -211,6 +229,7 @@ class _Job:
         if patterns:  # for the dashboard: the patterns with their five-whys links
             self.services.records.set_fields(self.record.run_id, patterns=patterns)
         self._remember(result)
+        self._update_tracking_issue(result, plan, links)
         return result
 
     def _with_history(self, result: RunReport) -> RunReport:
@@ -240,6 +259,26 @@ class _Job:
         self._secrets.append(token)
         self.scrubber = Scrubber(self._secrets)
         return token
+
+    def _update_tracking_issue(
+        self, result: RunReport, plan: plan_module.Plan, links: Mapping[str, str]
+    ) -> None:
+        """After the report: the environment's tracking issue (when the plan keeps one). Its
+        failure never fails a run whose check run already holds the result."""
+        if self.services.tracking is None or not plan.tracking_issue:
+            return
+        try:
+            tracking_issue.update_tracking_issue(
+                self.client,
+                self.services.tracking,
+                result,
+                plan=plan,
+                five_whys=links,
+                scrubber=self.scrubber,
+                trigger=self.record.trigger,
+            )
+        except Exception:
+            log.warning("run %s: tracking issue update failed", self.record.run_id, exc_info=True)
 
     def _with_retries(self, send: Callable[[], Any]) -> None:
         """GitHub having a bad minute (5xx past PyGithub's own retries, a rate limit) must not
@@ -340,6 +379,7 @@ class _Job:
         self.lock.join()
         joined = time.monotonic()
         waited = False
+        limit = self.record.lock_wait_limit_seconds
         while True:
             turn = self.lock.try_acquire()
             if turn.holding:
@@ -348,6 +388,14 @@ class _Job:
             waited = True
             if (reason := self._should_stop()) is not None:
                 raise _Stop(Conclusion.CANCELLED, reason)
+            if limit is not None and time.monotonic() - joined > limit:
+                # A deployment waits on this run: answer it rather than hold it for hours.
+                raise _Stop(
+                    Conclusion.FAILURE,
+                    f"`{plan.environment}` stayed in use by other runs for more than "
+                    f"{facts.seconds(limit)}, the longest a deployment's run waits for it; "
+                    "nothing was concluded about this commit.",
+                )
             self._note_waiting(plan.environment, turn)
             time.sleep(LOCK_POLL_SECONDS)
 
