@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ from rich.markup import escape
 from rich.panel import Panel
 
 from sandbox import webhooks
+from sandbox.github_server import FakeGitHub
 from sandbox.stack import ROOT, Stack, commit_all, git_repo_from, wait_until
 
 EXAMPLE = ROOT / "examples" / "staging-demo"
@@ -154,29 +156,39 @@ def _deploy(console: Console, stack: Stack, repo: Path, timeout: float) -> int:
             f"deployment of {note} {sha[:7]} to production: POST /webhook "
             f"(deployment_protection_rule, signed) -> [bold]{reply.status_code}[/]"
         )
-        answer = wait_until(
-            lambda run=workflow_run: _answer(fake.deployment_answers(REPO), run),
-            timeout=timeout,
-            interval=0.5,
-            what=f"the answer to workflow run {workflow_run}",
+        answer: dict[str, Any] = _found(
+            wait_until(
+                partial(_answer, fake, workflow_run),
+                timeout=timeout,
+                interval=0.5,
+                what=f"the answer to workflow run {workflow_run}",
+            )
         )
         shown.append(answer)
         colour = "green" if answer["state"] == "approved" else "red"
         console.rule(f"answer to workflow run {workflow_run}: [{colour}]{answer['state']}[/]")
         console.print(escape(answer["comment"]))
-    issue = wait_until(
-        lambda: _tracking_issue(fake.issues(REPO), 2),
-        timeout=60,
-        interval=0.5,
-        what="the tracking issue",
+    issue: dict[str, Any] = _found(
+        wait_until(
+            lambda: _tracking_issue(fake.issues(REPO), 2),
+            timeout=60,
+            interval=0.5,
+            what="the tracking issue",
+        )
     )
     console.rule(escape(f"issue #{issue['number']}: {issue['title']}"))
     console.print(Markdown(issue["body"][:4000]))
     return 0 if [a["state"] for a in shown] == ["rejected", "approved"] else 1
 
 
-def _answer(answers: list[dict[str, Any]], workflow_run: int) -> dict[str, Any] | None:
-    return next((a for a in answers if a["run_id"] == workflow_run), None)
+def _answer(fake: FakeGitHub, workflow_run: int) -> dict[str, Any] | None:
+    return next((a for a in fake.deployment_answers(REPO) if a["run_id"] == workflow_run), None)
+
+
+def _found(value: dict[str, Any] | None) -> dict[str, Any]:
+    if value is None:  # wait_until returns only a truthy value or raises
+        raise TimeoutError("nothing found")
+    return value
 
 
 def _tracking_issue(issues: list[dict[str, Any]], runs: int) -> dict[str, Any] | None:
