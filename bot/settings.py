@@ -45,10 +45,30 @@ class Settings(BaseSettings):
     # The reaper (Celery beat): how often it looks, and how old a running run's last heartbeat
     # may be before its worker counts as gone. Workers beat several times per staleness window.
     reap_interval_seconds: float = Field(
-        default=30.0, gt=0, validation_alias="GOLDEN_PATH_REAP_INTERVAL_SECONDS"
+        default=10.0, gt=0, validation_alias="GOLDEN_PATH_REAP_INTERVAL_SECONDS"
     )
+    # Workers beat every few seconds; a run silent this long lost its worker. With the reconcile
+    # loop of every `worker` process looking every `reap_interval_seconds`, a lost run is noticed
+    # within stale_after + interval (40 s by default; contract §5.6 allows 60).
     stale_after_seconds: float = Field(
-        default=90.0, gt=0, validation_alias="GOLDEN_PATH_STALE_AFTER_SECONDS"
+        default=30.0, gt=0, validation_alias="GOLDEN_PATH_STALE_AFTER_SECONDS"
+    )
+    # Disk: the workdir as a whole is kept under this many bytes (oldest runs' folders removed
+    # first); finished runs keep only their JUnit XML, for the last `junit_keep_runs` runs of a
+    # repository and at most `junit_keep_bytes` in all.
+    workdir_max_bytes: int = Field(
+        default=4 * 1024**3, gt=0, validation_alias="GOLDEN_PATH_WORKDIR_MAX_BYTES"
+    )
+    junit_keep_runs: int = Field(default=10, ge=0, validation_alias="GOLDEN_PATH_JUNIT_KEEP_RUNS")
+    junit_keep_bytes: int = Field(
+        default=64 * 1024**2, ge=0, validation_alias="GOLDEN_PATH_JUNIT_KEEP_BYTES"
+    )
+    # GitHub: seconds one request may take, and seconds of retries one call may spend on faults.
+    github_timeout_seconds: float = Field(
+        default=30.0, gt=0, validation_alias="GOLDEN_PATH_GITHUB_TIMEOUT_SECONDS"
+    )
+    github_retry_seconds: float = Field(
+        default=60.0, ge=0, validation_alias="GOLDEN_PATH_GITHUB_RETRY_SECONDS"
     )
 
     # Sign-in with GitHub (the App's OAuth client) and the dashboard's session cookie.
@@ -80,6 +100,9 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _strip_urls(self) -> Settings:
+        # Absolute, whatever the working directory: a relative workdir would be read relative
+        # to the worker but written relative to a test process's checkout.
+        self.workdir = self.workdir.expanduser().resolve()
         self.github_api_url = self.github_api_url.rstrip("/")
         self.github_oauth_url = self.github_oauth_url.rstrip("/")
         if self.public_url:

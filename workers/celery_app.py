@@ -9,12 +9,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from celery import Celery, signals
+from celery import Celery, bootsteps, signals
 from kombu import Queue
 
 from bot.core.queues import EVENTS_QUEUE, HANDLE_EVENT_TASK, REAP_TASK, RUN_TASK, RUNS_QUEUE
 from bot.settings import get_settings
 from bot.telemetry import logs, trace
+
+# How long a message taken by a worker that died stays invisible before another worker gets it.
+# kombu's Redis transport has one visibility timeout per connection, restored from one "unacked"
+# index: the `events` worker keeps its own index with a short timeout (an event is seconds of
+# work; a lost one comes back in minutes and decides on a fresh view of the pull request), while
+# `runs` keeps the long one (a lost run is restarted by the reaper long before; its message coming
+# back later finds the run no longer queued and does nothing).
+EVENTS_VISIBILITY_SECONDS = 180
+RUNS_VISIBILITY_SECONDS = 6 * 3600
 
 
 class _LazyConfig:
@@ -37,7 +46,7 @@ class _LazyConfig:
     broker_connection_retry_on_startup = True
     broker_transport_options = {
         # A run may take hours; the message must not be redelivered while it runs.
-        "visibility_timeout": 6 * 3600,
+        "visibility_timeout": RUNS_VISIBILITY_SECONDS,
         "socket_connect_timeout": 2,
         "socket_timeout": 5,
     }
@@ -88,3 +97,52 @@ def _adopt_trace(task: Any = None, kwargs: dict[str, Any] | None = None, **_: An
 @signals.task_postrun.connect
 def _drop_trace(**_: Any) -> None:
     trace.clear()
+
+
+def transport_options_for(queues: list[str], base: dict[str, Any]) -> dict[str, Any]:
+    """The broker options of a worker consuming `queues` (pure; see the visibility note)."""
+    if RUNS_QUEUE in queues or not queues:
+        return dict(base)
+    return {
+        **base,
+        "visibility_timeout": EVENTS_VISIBILITY_SECONDS,
+        "unacked_key": f"unacked:{EVENTS_QUEUE}",
+        "unacked_index_key": f"unacked_index:{EVENTS_QUEUE}",
+        "unacked_mutex_key": f"unacked_mutex:{EVENTS_QUEUE}",
+    }
+
+
+@signals.celeryd_init.connect
+def _per_queue_transport(conf: Any = None, options: dict[str, Any] | None = None, **_: Any) -> None:
+    """Runs in each worker before it connects: `-Q events` gets the short visibility timeout."""
+    queues = (options or {}).get("queues") or []
+    if isinstance(queues, str):
+        queues = queues.split(",")
+    if conf is not None:
+        conf.broker_transport_options = transport_options_for(
+            [str(q) for q in queues], dict(conf.broker_transport_options or {})
+        )
+
+
+class Reconcile(bootsteps.StartStopStep):
+    """The `events` worker of every `worker` process reconciles on start and periodically:
+    restarts or concludes lost runs and sweeps leftovers, with or without `beat`."""
+
+    def __init__(self, parent: Any, **kwargs: Any) -> None:
+        super().__init__(parent, **kwargs)
+        self.reconciler: Any = None
+
+    def start(self, parent: Any) -> None:
+        if EVENTS_QUEUE not in parent.app.amqp.queues.consume_from:
+            return
+        from workers.tasks import reconciler  # task bodies stay out of this module's imports
+
+        self.reconciler = reconciler()
+        self.reconciler.start()
+
+    def stop(self, parent: Any) -> None:
+        if self.reconciler is not None:
+            self.reconciler.stop()
+
+
+app.steps["worker"].add(Reconcile)

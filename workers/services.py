@@ -9,10 +9,13 @@ from functools import cached_property, lru_cache
 import redis
 
 from bot.core.plan import is_reserved
+from bot.core.run_model import RunRecord
 from bot.core.secrets_policy import SecretsAllowList
-from bot.github.budget import RedisWritePacer
+from bot.github.budget import RedisBudget, RedisWritePacer
 from bot.github.client import GitHubApp, RepoClient
+from bot.github.faults import Bound
 from bot.github.memo import RedisMemo
+from bot.github.retrying import Retrier
 from bot.settings import Settings, get_settings
 from bot.state.deployment_gates import GateRequests
 from bot.state.env_lock import EnvironmentLock
@@ -21,9 +24,12 @@ from bot.state.run_records import RunRecords
 from bot.state.tracking import TrackingStates
 from bot.telemetry.metrics import RedisMetrics
 from bot.web import links
+from workers import disk
 from workers.engine import sandbox
 from workers.job.checkout import checkout
 from workers.job.run_job import RunServices
+from workers.reaper import Launcher, Reaper, ReapLimits
+from workers.reconcile import Reconciler
 
 
 @dataclass
@@ -32,8 +38,9 @@ class Services:
 
     @cached_property
     def redis(self) -> redis.Redis:
+        # A Redis paused for 10 s (CLIENT PAUSE) must look slow, not broken: reads wait it out.
         return redis.Redis.from_url(
-            self.settings.redis_url, socket_connect_timeout=2, socket_timeout=10
+            self.settings.redis_url, socket_connect_timeout=2, socket_timeout=15
         )
 
     @cached_property
@@ -56,6 +63,8 @@ class Services:
             on_response=self.metrics.github_response,
             memo=RedisMemo(self.redis),  # shared: the next run, on any worker, skips the reads
             pacer=RedisWritePacer(self.redis),  # writes per installation, across every worker
+            retrier=self.retrier,
+            timeout=self.settings.github_timeout_seconds,
         )
 
     @cached_property
@@ -66,11 +75,41 @@ class Services:
     def history(self) -> History:
         return History(self.redis, max_age_days=self.settings.history_days)
 
+    @cached_property
+    def retrier(self) -> Retrier:
+        """GitHub faults retried inside a bound, from a budget every process shares in Redis."""
+        bound = Bound(total_seconds=self.settings.github_retry_seconds)
+        return Retrier(budget=RedisBudget(self.redis), bound=bound)
+
     def github_for(self, installation_id: int, repo: str) -> RepoClient:
         return self.github_app.repo_client(installation_id, repo)
 
     def lock_for(self, repo: str, environment: str, run_id: str) -> EnvironmentLock:
         return EnvironmentLock(self.redis, repo, environment, run_id)
+
+    def release_lock_of(self, record: RunRecord) -> None:
+        """Free the place a lost attempt held in its environment's line."""
+        if record.environment:
+            self.lock_for(record.repo, record.environment, record.lock_owner).release()
+
+    def reaper(self, launcher: Launcher | None) -> Reaper:
+        limits = ReapLimits(heartbeat_stale_seconds=self.settings.stale_after_seconds)
+        return Reaper(self.records, self.github_for, launcher, self.release_lock_of, limits)
+
+    def reconciler(self, launcher: Launcher | None) -> Reconciler:
+        return Reconciler(
+            reaper=self.reaper(launcher),
+            ping=self.redis.ping,
+            running_ids=lambda: {r.run_id for r in self.records.active()},
+            workdir=self.settings.workdir,
+            limits=disk.DiskLimits(
+                max_bytes=self.settings.workdir_max_bytes,
+                junit_keep_runs=self.settings.junit_keep_runs,
+                junit_keep_bytes=self.settings.junit_keep_bytes,
+            ),
+            interval=self.settings.reap_interval_seconds,
+            trust_after=self.settings.stale_after_seconds,
+        )
 
     def details_url(self, run_id: str) -> str | None:
         if not self.settings.public_url:

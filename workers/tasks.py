@@ -15,12 +15,14 @@ from bot.github.client import GitHubError, GitHubRateLimited
 from bot.handlers import deployments, router
 from bot.handlers.context import Context
 from bot.telemetry import trace
-from workers import reaper
 from workers.celery_app import app
 from workers.job import run_job
+from workers.reconcile import Reconciler
 from workers.services import Services, get_services
 
 log = logging.getLogger(__name__)
+
+EVENT_RETRY_MAX_SECONDS = 60  # well inside the events queue's visibility timeout (celery_app)
 
 
 class CeleryLauncher:
@@ -69,10 +71,14 @@ def handle_event(self: Task, event: dict[str, Any], memo: dict[str, Any] | None 
         handled = router.dispatch(typed, ctx)
     except GitHubRateLimited as limited:
         log.warning("rate limited; retrying in %s s", limited.retry_after, extra=extra)
-        raise self.retry(countdown=max(1, int(limited.retry_after)), kwargs=retry_with) from None
+        # Capped: a retry held longer than the events queue's visibility timeout would be
+        # delivered twice. A longer limit fails the event (the rate budget already waited).
+        wait = min(EVENT_RETRY_MAX_SECONDS, max(1, int(limited.retry_after)))
+        raise self.retry(countdown=wait, kwargs=retry_with) from None
     except GitHubError as error:
         log.warning("GitHub error %s; retrying", error, extra=extra)
-        raise self.retry(countdown=2 ** (self.request.retries + 1), kwargs=retry_with) from None
+        wait = min(EVENT_RETRY_MAX_SECONDS, 2 ** (self.request.retries + 1))
+        raise self.retry(countdown=wait, kwargs=retry_with) from None
     log.info("event %s handled by %d handler(s)", typed.kind, handled, extra=extra)
 
 
@@ -111,10 +117,10 @@ def run_golden_path(self: Task, run_id: str) -> None:
 
 @app.task(name=REAP_TASK)
 def reap() -> None:
-    """Conclude runs whose worker died or that overran every limit."""
+    """Restart or conclude runs whose worker died or that overran every limit (for `beat`;
+    every `worker` process also does this in its own reconcile loop)."""
     services = get_services()
-    limits = reaper.ReapLimits(heartbeat_stale_seconds=services.settings.stale_after_seconds)
-    reaped = reaper.reap(services.records, services.github_for, limits=limits)
+    reaped = services.reaper(CeleryLauncher()).reap()
     if reaped:
         log.warning("reaped %d run(s): %s", len(reaped), ", ".join(reaped))
 
@@ -123,3 +129,8 @@ def reap() -> None:
         return _context(services, request.installation_id, request.repo)
 
     deployments.reconcile(ctx_for, services.gates)
+
+
+def reconciler() -> Reconciler:
+    """The `worker` process's own reconcile loop (started by the bootstep in `celery_app`)."""
+    return get_services().reconciler(CeleryLauncher())

@@ -52,6 +52,13 @@ class RunRecord(BaseModel):
     finished_at: float | None = None
     heartbeat_at: float | None = None
     deadline_at: float | None = None
+    # A run whose worker was lost is started again once on the same commit (contract §5.6).
+    attempt: int = 1
+    restarted_at: float | None = None
+    # The reaper's conclusion, retried across reconcile passes until GitHub accepts it.
+    pending_conclusion: str | None = None  # decided, not yet accepted by GitHub
+    conclude_tries: int = 0
+    conclude_next_at: float | None = None
     verdicts: list[dict[str, Any]] = Field(default_factory=list)
     mrr_at_risk: int = 0
     patterns: list[dict[str, Any]] = Field(default_factory=list)  # failure patterns, five whys
@@ -69,6 +76,12 @@ class RunRecord(BaseModel):
         if self.commit_ref:
             return f"{self.repo}@{self.commit_ref}"
         return f"{self.repo}#{self.pr_number}"
+
+    @property
+    def lock_owner(self) -> str:
+        """Who this attempt is in the environment's line: a restarted attempt queues apart from
+        the lost one, so a lost worker that was only slow can never run beside its successor."""
+        return self.run_id if self.attempt == 1 else f"{self.run_id}.{self.attempt}"
 
     @property
     def active(self) -> bool:

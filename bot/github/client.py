@@ -13,7 +13,6 @@ import contextlib
 import functools
 import hashlib
 import logging
-import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -23,12 +22,12 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 import github
-import requests
-from github.GithubRetry import GithubRetry
-from urllib3.exceptions import MaxRetryError
+from urllib3.util.retry import Retry
 
 from bot.github.budget import LocalWritePacer, WritePacer
+from bot.github.faults import Fault, classify
 from bot.github.memo import LocalMemo, Memo
+from bot.github.retrying import TRANSPORT_ERRORS, Paused, Retrier, answer_of
 
 log = logging.getLogger(__name__)
 
@@ -81,41 +80,34 @@ class IssueRef:
     url: str
 
 
-def default_retry() -> GithubRetry:
-    """A few quick retries for 5xx and secondary rate limits; never minutes of silent waiting."""
-    return GithubRetry(
-        total=3,
-        backoff_factor=0.5,
-        status_forcelist=[429, 500, 502, 503, 504],
-        allowed_methods={"GET", "POST", "PATCH", "PUT", "DELETE"},
-        secondary_rate_wait=10,
-        max_rate_limit_wait=60,
-        raise_on_status=False,  # out of retries: the last answer, so its headers reach us
-    )
+def default_retry() -> Retry:
+    """No retries inside PyGithub: `Retrier` retries with jitter inside a bound and a budget
+    shared across processes, and knows which requests may be repeated. PyGithub's own retries
+    would sleep where nobody counts (minutes of silent waiting on a rate limit)."""
+    return Retry(total=0, raise_on_status=False)
 
 
 def _translate(error: Exception, what: str) -> GitHubError:
     """A PyGithub or transport error as one of ours; never carries request headers or tokens."""
+    if isinstance(error, Paused):
+        reset = datetime.now(UTC) + timedelta(seconds=error.seconds)
+        return GitHubRateLimited(f"{what}: {error}", reset)
+    answer = answer_of(error)
+    status = answer.status
     if isinstance(error, github.GithubException):
-        status = error.status
-        message = (error.data or {}).get("message", "") if isinstance(error.data, dict) else ""
-        text = f"{what}: HTTP {status} {message}".strip()
-        headers = {k.lower(): v for k, v in (error.headers or {}).items()}
-        limited = isinstance(error, github.RateLimitExceededException) or (
-            status in (403, 429) and ("rate limit" in message.lower() or "retry-after" in headers)
-        )
-        if limited:
-            return GitHubRateLimited(text, _reset_at(headers), status)
-        if status == 404:
-            return GitHubNotFound(text, status)
-        return GitHubError(text, status)
-    # Retries used up (urllib3 says "too many 403 error responses"): a rate limit or a bad day.
-    text = str(error)
-    found = re.search(r"too many (\d{3}) error", text)
-    status = int(found.group(1)) if found else None
-    if status in (403, 429):
-        return GitHubRateLimited(f"{what}: rate limited", datetime.now(UTC) + timedelta(minutes=1))
-    return GitHubError(f"{what}: {type(error).__name__} (HTTP {status})", status)
+        text = f"{what}: HTTP {status} {answer.message}".strip()
+    else:
+        text = f"{what}: {type(error).__name__} (HTTP {status})"
+    limited = isinstance(error, github.RateLimitExceededException) or classify(answer) in (
+        Fault.PRIMARY,
+        Fault.SECONDARY,
+    )
+    if limited:
+        headers = {k.lower(): v for k, v in answer.headers.items()}
+        return GitHubRateLimited(text, _reset_at(headers), status)
+    if status == 404:
+        return GitHubNotFound(text, status)
+    return GitHubError(text, status)
 
 
 def _reset_at(headers: dict[str, str]) -> datetime:
@@ -146,7 +138,7 @@ def _status_and_remaining(error: Exception) -> tuple[int | str, str | None]:
 
 
 _BUILT_IN_ROLES = frozenset({"admin", "maintain", "write", "triage", "read"})
-_ERRORS = (github.GithubException, requests.RequestException, MaxRetryError)
+_ERRORS = (*TRANSPORT_ERRORS, Paused)
 
 
 # PyGithub spaces requests (0.25 s) and writes (1 s) by default, per client object. GitHub's limit
@@ -167,7 +159,7 @@ class GitHubApp:
         private_key_pem: str,
         base_url: str = "https://api.github.com",
         *,
-        retry: GithubRetry | None = None,
+        retry: Retry | None = None,
         seconds_between_requests: float | None = READ_GAP_SECONDS,
         seconds_between_writes: float | None = WRITE_GAP_SECONDS,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
@@ -175,6 +167,8 @@ class GitHubApp:
         memo: Memo | None = None,
         pacer: WritePacer | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        retrier: Retrier | None = None,
+        timeout: float = TIMEOUT_SECONDS,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self._on_response = on_response
@@ -184,12 +178,14 @@ class GitHubApp:
         self._memo = memo if memo is not None else LocalMemo()
         self._pacer = pacer if pacer is not None else LocalWritePacer()
         self._sleep = sleep
+        self._retrier = retrier or Retrier()
+        self._timeout = timeout
         # AppAuth signs RS256 with iat 60 s in the past and exp 5 min ahead (PyGithub defaults).
         self._integration = github.GithubIntegration(
             auth=github.Auth.AppAuth(str(app_id), private_key_pem),
             base_url=self.base_url,
             retry=self._retry,
-            timeout=TIMEOUT_SECONDS,
+            timeout=int(timeout),
         )
         self._tokens: dict[int, tuple[str, datetime]] = {}
         self._lock = threading.Lock()
@@ -202,7 +198,11 @@ class GitHubApp:
                 return cached[0]
             path = f"/app/installations/{installation_id}/access_tokens"
             try:
-                auth = self._integration.get_access_token(installation_id)
+                auth = self._retrier.call(
+                    lambda: self._integration.get_access_token(installation_id),
+                    what=f"installation {installation_id} token",
+                    installation_id=installation_id,
+                )
             except _ERRORS as error:
                 status, _ = _status_and_remaining(error)
                 self._on_response(installation_id, "POST", path, status, None, None)
@@ -238,6 +238,9 @@ class GitHubApp:
             on_response=functools.partial(self._on_response, installation_id),
             memo=self._memo,
             before_write=functools.partial(self._wait_for_write, installation_id),
+            installation_id=installation_id,
+            retrier=self._retrier,
+            timeout=self._timeout,
         )
 
     def _wait_for_write(self, installation_id: int) -> None:
@@ -256,17 +259,23 @@ class RepoClient:
         full_name: str,
         *,
         base_url: str = "https://api.github.com",
-        retry: GithubRetry | None = None,
+        retry: Retry | None = None,
         seconds_between_requests: float | None = READ_GAP_SECONDS,
         seconds_between_writes: float | None = WRITE_GAP_SECONDS,
         on_response: Callable[..., None] = _ignore_response,
         memo: Memo | None = None,
         before_write: Callable[[], None] = lambda: None,
         fetch_token_source: Callable[[], str] | None = None,
+        installation_id: int | None = None,
+        retrier: Retrier | None = None,
+        timeout: float = TIMEOUT_SECONDS,
     ) -> None:
         self.full_name = full_name
         self._before_write = before_write  # the installation's write pacing
         self._on_response = on_response  # (method, path, status, remaining, repo)
+        self.installation_id = installation_id
+        self._retrier = retrier or Retrier()
+        self._timeout = timeout
         self._token_source = token_source
         self._fetch_token_source = fetch_token_source or token_source
         self._base_url = base_url.rstrip("/")
@@ -296,21 +305,32 @@ class RepoClient:
                 auth=github.Auth.Token(token),
                 base_url=self._base_url,
                 retry=self._retry,
-                timeout=TIMEOUT_SECONDS,
+                timeout=int(self._timeout),
                 seconds_between_requests=self._gaps[0],
                 seconds_between_writes=self._gaps[1],
             )
             self._gh_token = token
         return self._gh.requester
 
-    def _call(self, verb: str, path: str, body: Any = None, **query: Any) -> Any:
+    def _call(
+        self, verb: str, path: str, body: Any = None, *, creates: bool = False, **query: Any
+    ) -> Any:
+        """One REST call, retried on GitHub faults. `creates`: a POST that makes something new
+        (a comment, an issue, a check run), never repeated after a 5xx or a timeout here, since
+        GitHub may have made it; the caller finds it by its marker or idempotency key."""
         url = f"{self._repo_path}{path}"
         if query:
             url += "?" + urlencode({k: v for k, v in query.items() if v is not None})
         if verb in _WRITES:
             self._before_write()
         try:
-            headers, data = self._requester().requestJsonAndCheck(verb, url, input=body)
+            headers, data = self._retrier.call(
+                lambda: self._requester().requestJsonAndCheck(verb, url, input=body),
+                what=f"{verb} {url}",
+                installation_id=self.installation_id,
+                repo=self.full_name,
+                idempotent=not creates,
+            )
         except _ERRORS as error:
             status, remaining = _status_and_remaining(error)
             self._on_response(verb, url, status, remaining, self.full_name)
@@ -433,7 +453,7 @@ class RepoClient:
         self._call("POST", f"/issues/comments/{comment_id}/reactions", {"content": content})
 
     def comment(self, number: int, body: str) -> str:
-        data = self._call("POST", f"/issues/{number}/comments", {"body": body})
+        data = self._call("POST", f"/issues/{number}/comments", {"body": body}, creates=True)
         return str(data.get("html_url") or "")
 
     def reply(self, number: int, body: str) -> str:
@@ -466,13 +486,15 @@ class RepoClient:
                 url = str(existing.get("html_url") or "")
                 self._memo.put(key, f"{existing['id']} {_digest(body)} {url}")
                 return url
-        data = self._call("POST", f"/issues/{number}/comments", {"body": body})
+        data = self._call("POST", f"/issues/{number}/comments", {"body": body}, creates=True)
         url = str(data.get("html_url") or "")
         self._memo.put(key, f"{data['id']} {_digest(body)} {url}")
         return url
 
     def create_issue(self, title: str, body: str, labels: list[str]) -> IssueRef:
-        data = self._call("POST", "/issues", {"title": title, "body": body, "labels": labels})
+        data = self._call(
+            "POST", "/issues", {"title": title, "body": body, "labels": labels}, creates=True
+        )
         for label in labels:
             self._open_issues.get(label, []).append(data)
         return IssueRef(int(data["number"]), str(data.get("html_url") or ""))
@@ -543,7 +565,7 @@ class RepoClient:
             "actions": actions,
         }
         body.update({k: v for k, v in optional.items() if v is not None})
-        return int(self._call("POST", "/check-runs", body)["id"])
+        return int(self._call("POST", "/check-runs", body, creates=True)["id"])
 
     def update_check_run(
         self,

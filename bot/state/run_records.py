@@ -200,8 +200,43 @@ class RunRecords:
 
         return self.update(run_id, apply)
 
-    def heartbeat(self, run_id: str) -> None:
-        self.set_fields(run_id, heartbeat_at=time.time())
+    def restart(self, run_id: str, *, attempt: int, now: float | None = None) -> RunRecord | None:
+        """running attempt `attempt` -> queued attempt `attempt + 1`; None when someone else
+        (another reconciler, the worker itself finishing) got there first."""
+
+        def apply(record: RunRecord) -> bool:
+            if record.state is not RunState.RUNNING or record.attempt != attempt:
+                return False
+            record.state = RunState.QUEUED
+            record.attempt = attempt + 1
+            record.restarted_at = time.time() if now is None else now
+            record.worker = record.task_id = None
+            record.started_at = record.heartbeat_at = record.deadline_at = None
+            record.current_phase = None
+            return True
+
+        return self.update(run_id, apply)
+
+    def claim(self, what: str, seconds: float) -> bool:
+        """A short exclusive claim (`SET NX EX`): one reconciler acts on a run at a time."""
+        return bool(self._redis.set(f"{_PREFIX}:claim:{what}", "1", nx=True, ex=int(seconds)))
+
+    def unclaim(self, what: str) -> None:
+        self._redis.delete(f"{_PREFIX}:claim:{what}")
+
+    def heartbeat(self, run_id: str, attempt: int | None = None) -> bool:
+        """Record that the run's worker is alive; False when the run is no longer this
+        attempt's to run (it was restarted elsewhere, or it completed)."""
+
+        def apply(record: RunRecord) -> bool:
+            if attempt is not None and (
+                record.attempt != attempt or record.state is not RunState.RUNNING
+            ):
+                return False
+            record.heartbeat_at = time.time()
+            return True
+
+        return self.update(run_id, apply) is not None
 
     def cancel_reason(self, run_id: str) -> str | None:
         try:

@@ -1,4 +1,4 @@
-"""When the reaper concludes a run: `workers.reaper.verdict_for`, a pure table."""
+"""When the reaper restarts or concludes a run: `workers.reaper.verdict_for`, a pure table."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 
 from bot.core.results import Conclusion
 from bot.state.run_records import RunRecord, RunState
-from workers.reaper import ReapLimits, verdict_for
+from workers.reaper import Action, ReapLimits, verdict_for
 
 NOW = 1_700_000_000.0
 LIMITS = ReapLimits(
@@ -36,8 +36,11 @@ RUNNING = RunState.RUNNING
 QUEUED = RunState.QUEUED
 COMPLETED = RunState.COMPLETED
 
-# (name, record, expected conclusion or None, words the reason must hold)
-CASES: list[tuple[str, RunRecord, Conclusion | None, tuple[str, ...]]] = [
+RESTART = Action.RESTART
+RELAUNCH = Action.RELAUNCH
+
+# (name, record, expected conclusion, action or None, words the reason must hold)
+CASES: list[tuple[str, RunRecord, Conclusion | Action | None, tuple[str, ...]]] = [
     (
         "running, fresh heartbeat",
         _record(RUNNING, age=4000, started_at=4000, heartbeat_at=10),
@@ -51,22 +54,65 @@ CASES: list[tuple[str, RunRecord, Conclusion | None, tuple[str, ...]]] = [
         (),
     ),
     (
-        "running, stale heartbeat",
+        "running, stale heartbeat: restarted once",
         _record(RUNNING, age=4000, started_at=4000, heartbeat_at=91),
+        RESTART,
+        ("restarted: the worker running it was lost", "91 s"),
+    ),
+    (
+        "second attempt, stale heartbeat: lost twice, nothing concluded",
+        _record(RUNNING, age=4000, started_at=400, heartbeat_at=91, attempt=2),
         Conclusion.FAILURE,
-        ("stopped responding", "91 s"),
+        ("lost twice", "nothing was concluded about the code", "91 s"),
     ),
     (
         "running, never beat, started long ago",
         _record(RUNNING, age=4000, started_at=500),
-        Conclusion.FAILURE,
-        ("stopped responding", "500 s"),
+        RESTART,
+        ("500 s",),
     ),
     (
         "running, no start or beat recorded, created long ago",
         _record(RUNNING, age=300),
+        RESTART,
+        ("restarted",),
+    ),
+    (
+        "being cancelled when its worker was lost: cancelled, not rerun",
+        _record(RUNNING, age=4000, heartbeat_at=200, cancel_reason="Cancelled by @octocat."),
+        Conclusion.CANCELLED,
+        ("Cancelled by @octocat.",),
+    ),
+    (
+        "a conclusion GitHub refused before is asked for again, unchanged",
+        _record(
+            RUNNING,
+            age=4000,
+            heartbeat_at=200,
+            cancel_reason="other",
+            pending_conclusion="failure",
+            reason="lost twice",
+        ),
         Conclusion.FAILURE,
-        ("stopped responding",),
+        ("lost twice",),
+    ),
+    (
+        "restarted, its task never sent (the reconciler died): relaunched",
+        _record(QUEUED, age=1000, restarted_at=31, attempt=2),
+        RELAUNCH,
+        ("never queued",),
+    ),
+    (
+        "restarted, task sent, waiting for a slot",
+        _record(QUEUED, age=1000, restarted_at=300, attempt=2, task_id="t-1"),
+        None,
+        (),
+    ),
+    (
+        "restarted moments ago, task not yet recorded",
+        _record(QUEUED, age=1000, restarted_at=5, attempt=2),
+        None,
+        (),
     ),
     (
         "running, just started, no beat yet",
@@ -95,8 +141,8 @@ CASES: list[tuple[str, RunRecord, Conclusion | None, tuple[str, ...]]] = [
     (
         "running, dead worker past its deadline: the worker loss is what happened",
         _record(RUNNING, age=4000, started_at=4000, heartbeat_at=1000, deadline_at=500),
-        Conclusion.FAILURE,
-        ("stopped responding",),
+        RESTART,
+        ("worker running it was lost",),
     ),
     ("queued, recently", _record(QUEUED, age=600), None, ()),
     ("queued, exactly the limit", _record(QUEUED, age=3600), None, ()),
@@ -139,17 +185,19 @@ CASES: list[tuple[str, RunRecord, Conclusion | None, tuple[str, ...]]] = [
     [pytest.param(r, e, w, id=name) for name, r, e, w in CASES],
 )
 def test_verdict_for(
-    record: RunRecord, expected: Conclusion | None, words: tuple[str, ...]
+    record: RunRecord, expected: Conclusion | Action | None, words: tuple[str, ...]
 ) -> None:
     verdict = verdict_for(record, NOW, LIMITS)
     if expected is None:
         assert verdict is None
         return
     assert verdict is not None
-    conclusion, reason = verdict
-    assert conclusion is expected
+    if isinstance(expected, Action):
+        assert verdict.action is expected and verdict.conclusion is None
+    else:
+        assert verdict.action is Action.CONCLUDE and verdict.conclusion is expected
     for word in words:
-        assert word in reason
+        assert word in verdict.reason
 
 
 def test_limits_are_taken_from_the_argument() -> None:
@@ -166,5 +214,9 @@ def test_never_a_conclusion_that_satisfies_a_required_check() -> None:
     """Contract §6: a reaped run never ends `success`, `neutral` or `skipped`."""
     for _, record, _, _ in CASES:
         verdict = verdict_for(record, NOW, LIMITS)
-        if verdict is not None:
-            assert verdict[0] in (Conclusion.FAILURE, Conclusion.TIMED_OUT)
+        if verdict is not None and verdict.conclusion is not None:
+            assert verdict.conclusion in (
+                Conclusion.FAILURE,
+                Conclusion.TIMED_OUT,
+                Conclusion.CANCELLED,
+            )
