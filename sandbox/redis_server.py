@@ -27,9 +27,12 @@ def free_port() -> int:
 class RedisServer:
     """`start()` -> url; `stop()`; `start()` again reuses the port, so clients can reconnect."""
 
-    def __init__(self, port: int | None = None, password: str | None = None) -> None:
+    def __init__(
+        self, port: int | None = None, password: str | None = None, *, appendonly: bool = False
+    ) -> None:
         self.port = port or free_port()
         self.password = password or secrets.token_urlsafe(24)
+        self.appendonly = appendonly  # with AOF on, `restart()` keeps every key
         self._dir: Path | None = None
         self._process: subprocess.Popen[bytes] | None = None
 
@@ -40,13 +43,14 @@ class RedisServer:
     def start(self, timeout: float = 10.0) -> str:
         if self._process is not None:
             return self.url
-        self._dir = Path(tempfile.mkdtemp(prefix="golden-path-redis-"))
+        if self._dir is None:
+            self._dir = Path(tempfile.mkdtemp(prefix="golden-path-redis-"))
         config = "\n".join(
             [
                 f"port {self.port}",
                 "bind 127.0.0.1",
                 'save ""',
-                "appendonly no",
+                "appendonly yes\nappendfsync always" if self.appendonly else "appendonly no",
                 f'dir "{self._dir}"',
                 f"requirepass {self.password}",
                 "",
@@ -69,7 +73,32 @@ class RedisServer:
             time.sleep(0.02)
         return self.url
 
+    def restart(self, down_seconds: float = 0.0) -> None:
+        """Stop the server (SIGTERM, as a deploy or a crash-restart would), stay down for
+        `down_seconds`, start it again on the same port and folder (its AOF, when on)."""
+        self._terminate()
+        time.sleep(down_seconds)
+        self.start()
+
+    def pause(self, milliseconds: int) -> None:
+        """`CLIENT PAUSE <ms> ALL`: every client's commands wait, as in a failover."""
+        with socket.create_connection(("127.0.0.1", self.port), timeout=2) as sock:
+            sock.sendall(
+                f"AUTH {self.password}\r\nCLIENT PAUSE {int(milliseconds)} ALL\r\n".encode()
+            )
+            answer = b""
+            while len(answer) < 10 and (chunk := sock.recv(16)):
+                answer += chunk
+            if not answer.startswith(b"+OK\r\n+OK"):
+                raise RuntimeError("CLIENT PAUSE refused")
+
     def stop(self) -> None:
+        self._terminate()
+        if self._dir is not None:
+            shutil.rmtree(self._dir, ignore_errors=True)
+            self._dir = None
+
+    def _terminate(self) -> None:
         process, self._process = self._process, None
         if process is not None:
             process.terminate()
@@ -78,9 +107,6 @@ class RedisServer:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
-        if self._dir is not None:
-            shutil.rmtree(self._dir, ignore_errors=True)
-            self._dir = None
 
     def _answers_ping(self) -> bool:
         try:

@@ -65,9 +65,10 @@ class Stack:
     workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="gp-stack-")))
     secret: bytes = field(default_factory=lambda: uuid.uuid4().hex.encode())
     session_secret: str = field(default_factory=lambda: uuid.uuid4().hex + uuid.uuid4().hex)
+    redis_appendonly: bool = False  # with AOF on, a Redis restart keeps every key
 
     def __post_init__(self) -> None:
-        self.redis = RedisServer()
+        self.redis = RedisServer(appendonly=self.redis_appendonly)
         self.web_port = free_port()
         self.web_url = f"http://127.0.0.1:{self.web_port}"
         self._procs: dict[str, subprocess.Popen[bytes]] = {}

@@ -5,11 +5,13 @@ and linked issues. Everything is scrubbed on its way out.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from bot.core.closing_refs import closing_refs
+from bot.core.idempotency import Ledger, marker, once
 from bot.core.plan import FiveWhys, Plan
 from bot.core.report.check_output import CheckOutput, render_check_output, render_queued_output
 from bot.core.report.facts import (
@@ -23,7 +25,7 @@ from bot.core.report.linked_issue import render_linked_issue
 from bot.core.report.pr_comment import render_pr_comment
 from bot.core.results import Conclusion, RunReport
 from bot.core.scrub import Scrubber
-from bot.github.client import GitHubError, IssueRef
+from bot.github.client import GitHubError, GitHubRateLimited, IssueRef
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +35,9 @@ MAX_LINKED_ISSUES = 20
 PASSING_LABEL = ("golden-path:passing", "0e8a16", "The latest golden-path run of its PR passed")
 FAILING_LABEL = ("golden-path:failing", "d93f0b", "The latest golden-path run of its PR failed")
 FIVE_WHYS_LABEL_STYLE = ("5319e7", "A golden-path failure pattern to investigate (five whys)")
+# A later step (comment, issue, label) that GitHub refused is tried again after these waits; each
+# step is idempotent (markers, idempotency keys), so a repeat edits or skips, never adds.
+STEP_RETRY_WAITS = (0.5, 2.0)
 
 
 class PublishClient(Protocol):
@@ -41,6 +46,8 @@ class PublishClient(Protocol):
     def update_check_run(self, check_run_id: int, **fields: Any) -> None: ...
     def upsert_comment(self, number: int, marker: str, body: str) -> str: ...
     def comment(self, number: int, body: str) -> str: ...
+    def find_comment(self, number: int, marker: str) -> str | None: ...
+    def list_annotations(self, check_run_id: int) -> list[dict[str, Any]]: ...
     def find_open_issue(self, label: str, marker: str) -> IssueRef | None: ...
     def create_issue(self, title: str, body: str, labels: list[str]) -> IssueRef: ...
     def ensure_label(self, name: str, color: str, description: str) -> None: ...
@@ -77,9 +84,15 @@ def _output_fields(output: CheckOutput) -> dict[str, Any]:
 
 
 def publish_check(
-    client: PublishClient, report: RunReport, *, check_run_id: int, scrubber: Scrubber
+    client: PublishClient,
+    report: RunReport,
+    *,
+    check_run_id: int,
+    scrubber: Scrubber,
+    ledger: Ledger | None = None,
 ) -> None:
-    """The check run's status, conclusion and output; annotations 50 per request."""
+    """The check run's status, conclusion and output; annotations 50 per request, each batch
+    sent once (idempotency key: run id and batch index), so a retried publish resumes."""
     output = _scrub_output(render_check_output(report), scrubber)
     batches = [
         output.annotations[i : i + ANNOTATIONS_PER_REQUEST]
@@ -90,13 +103,43 @@ def publish_check(
         if report.conclusion is None
         else {"status": "completed", "conclusion": report.conclusion.value}
     )
-    first = {**status, **_output_fields(output)}
-    if batches[0]:
-        first["annotations"] = batches[0]
-    client.update_check_run(check_run_id, **first)
     # GitHub wants the output's title and summary with every further batch.
-    for batch in batches[1:]:
-        client.update_check_run(check_run_id, **_output_fields(output), annotations=batch)
+    for index, batch in enumerate(batches):
+        fields = {**status, **_output_fields(output)} if index == 0 else _output_fields(output)
+        _send_batch(client, ledger, report.run_id, check_run_id, index, batch, fields)
+
+
+def _send_batch(
+    client: PublishClient,
+    ledger: Ledger | None,
+    run_id: str,
+    check_run_id: int,
+    index: int,
+    batch: list[dict[str, Any]],
+    fields: dict[str, Any],
+) -> None:
+    if not batch:
+        client.update_check_run(check_run_id, **fields)
+        return
+    sent = False
+
+    def send() -> str:
+        nonlocal sent
+        client.update_check_run(check_run_id, **fields, annotations=batch)
+        sent = True
+        return "sent"
+
+    def find() -> str | None:
+        present = {_annotation_key(a) for a in client.list_annotations(check_run_id)}
+        return "found" if all(_annotation_key(a) in present for a in batch) else None
+
+    once(ledger, f"annotations:{run_id}:{index}", send, find)
+    if not sent and "status" in fields:  # the batch went out before; the status may not have
+        client.update_check_run(check_run_id, **fields)
+
+
+def _annotation_key(annotation: dict[str, Any]) -> tuple[Any, ...]:
+    return (annotation.get("path"), annotation.get("start_line"), annotation.get("message"))
 
 
 def publish_report(
@@ -108,13 +151,14 @@ def publish_report(
     pr_body: str | None,
     scrubber: Scrubber,
     five_whys_label: str = "five-whys",
+    ledger: Ledger | None = None,
 ) -> PublishResult:
     """Everything a finished (or progressing) run shows on GitHub.
 
     The check run comes first and its errors propagate (the caller retries or concludes it);
     later steps are independent: one failing is logged and recorded, the others still happen.
     """
-    publish_check(client, report, check_run_id=check_run_id, scrubber=scrubber)
+    publish_check(client, report, check_run_id=check_run_id, scrubber=scrubber, ledger=ledger)
     result = PublishResult(check_run_id)
     if report.conclusion is None:
         return result
@@ -122,17 +166,22 @@ def publish_report(
     mode = plan.five_whys if plan is not None else FiveWhys.OFF
 
     def attempt(step: str, action: Callable[[], None]) -> None:
-        try:
-            action()
-        except GitHubError as error:
-            log.warning("publishing %s failed: %s", step, error)
-            result.errors.append(f"{step}: {error}")
+        for wait in (*STEP_RETRY_WAITS, None):
+            try:
+                action()
+                return
+            except GitHubError as error:
+                if wait is None or isinstance(error, GitHubRateLimited):
+                    log.warning("publishing %s failed: %s", step, error)
+                    result.errors.append(f"{step}: {error}")
+                    return
+                time.sleep(wait)
 
     for pattern in patterns:
         attempt(
             f"five whys {pattern.key}",
             lambda p=pattern: _five_whys(
-                client, report, p, mode, five_whys_label, scrubber, result
+                client, report, p, mode, five_whys_label, scrubber, result, ledger
             ),
         )
     if report.pr_number is not None:
@@ -154,22 +203,30 @@ def _five_whys(
     label: str,
     scrubber: Scrubber,
     result: PublishResult,
+    ledger: Ledger | None = None,
 ) -> None:
-    marker = five_whys_marker(pattern.key)
+    pattern_marker = five_whys_marker(pattern.key)
     if mode is FiveWhys.OFF:
         return
     if mode is FiveWhys.COMMENT:
         if report.pr_number is None:
             return
         _, body = render_five_whys_issue(pattern, report)
-        url = client.upsert_comment(report.pr_number, marker, scrubber.scrub(body))
+        url = client.upsert_comment(report.pr_number, pattern_marker, scrubber.scrub(body))
         result.five_whys[pattern.key] = url
         return
     client.ensure_label(label, *FIVE_WHYS_LABEL_STYLE)
-    existing = client.find_open_issue(label, marker)
+    existing = client.find_open_issue(label, pattern_marker)
     if existing is not None:
-        client.comment(
-            existing.number, scrubber.scrub(render_five_whys_recurrence(pattern, report))
+        # One recurrence comment per run and pattern, however often publishing is retried.
+        key = f"recurrence:{report.repo}:{report.run_id}:{pattern.key}"
+        body = scrubber.scrub(render_five_whys_recurrence(pattern, report))
+        number = existing.number
+        once(
+            ledger,
+            key,
+            lambda: client.comment(number, f"{body}\n\n{marker(key)}"),
+            find=lambda: client.find_comment(number, marker(key)),
         )
         result.five_whys[pattern.key] = existing.url
         return

@@ -38,6 +38,7 @@ LOST_TWICE = (
 # Keep asking GitHub for about an hour (5 s doubling to 5 min between tries), then log and let go.
 MAX_CONCLUDE_TRIES = 16
 CLAIM_SECONDS = 120.0
+SLOW_READ_SECONDS = 2.0
 
 
 class Action(StrEnum):
@@ -124,8 +125,17 @@ class Reaper:
 
     def reap(self) -> list[str]:
         """One pass over the unfinished runs; returns the ids acted on."""
+        asked = time.monotonic()
+        active = self.records.active()
+        if time.monotonic() - asked > SLOW_READ_SECONDS:
+            # Redis was paused or overloaded: every heartbeat was held up as well, so a stale
+            # one says nothing about its worker. Decide on a later, prompt pass.
+            log.warning(
+                "reaper: reading the runs took %.1f s; deciding nothing", time.monotonic() - asked
+            )
+            return []
         acted = []
-        for record in self.records.active():
+        for record in active:
             decision = verdict_for(record, self.clock(), self.limits)
             if decision is None:
                 continue
@@ -151,7 +161,9 @@ class Reaper:
         if self.launcher is None:  # nobody to hand it to: conclude honestly instead
             reason = LOST_TWICE.format(age=int(self.clock() - (record.heartbeat_at or 0)))
             return self._conclude(record, Conclusion.FAILURE, reason)
-        restarted = self.records.restart(record.run_id, attempt=record.attempt)
+        restarted = self.records.restart(
+            record.run_id, attempt=record.attempt, heartbeat_at=record.heartbeat_at
+        )
         if restarted is None:
             return False
         log.warning("restarting run %s (attempt %d): %s", record.run_id, restarted.attempt, reason)

@@ -20,6 +20,7 @@ from bot.settings import Settings, get_settings
 from bot.state.deployment_gates import GateRequests
 from bot.state.env_lock import EnvironmentLock
 from bot.state.history import History
+from bot.state.ledger import RedisLedger
 from bot.state.run_records import RunRecords
 from bot.state.tracking import TrackingStates
 from bot.telemetry.metrics import RedisMetrics
@@ -50,6 +51,10 @@ class Services:
     @cached_property
     def gates(self) -> GateRequests:
         return GateRequests(self.redis)
+
+    @cached_property
+    def ledger(self) -> RedisLedger:
+        return RedisLedger(self.redis)
 
     @cached_property
     def github_app(self) -> GitHubApp:

@@ -424,6 +424,19 @@ class RepoClient:
             for r in runs
         ]
 
+    def find_comment(self, number: int, marker: str) -> str | None:
+        """The URL of the bot's comment on `number` carrying `marker`, if there is one."""
+        for existing in self._pages(f"/issues/{number}/comments"):
+            user = existing.get("user") or {}
+            if user.get("type") == "Bot" and marker in (existing.get("body") or ""):
+                return str(existing.get("html_url") or "")
+        return None
+
+    def list_annotations(self, check_run_id: int) -> list[dict[str, Any]]:
+        """The check run's annotations as GitHub holds them (to resume a batch whose answer was
+        lost)."""
+        return list(self._pages(f"/check-runs/{check_run_id}/annotations"))
+
     def find_open_issue(self, label: str, marker: str) -> IssueRef | None:
         """The open issue labelled `label` whose body holds `marker`. One listing per label per
         client: a run looking up several failure patterns reads the issues once."""
@@ -594,7 +607,9 @@ class RepoClient:
             if title is None or summary is None:
                 raise ValueError("GitHub needs the output's title and summary with any output")
             body["output"] = _output(title, summary, text, annotations)
-        self._call("PATCH", f"/check-runs/{check_run_id}", body)
+        # Annotations add up on GitHub: a PATCH carrying them is not repeated after a 5xx or a
+        # timeout here (publishing resumes it by its idempotency key).
+        self._call("PATCH", f"/check-runs/{check_run_id}", body, creates=bool(annotations))
 
 
 def _digest(text: str) -> str:

@@ -200,12 +200,22 @@ class RunRecords:
 
         return self.update(run_id, apply)
 
-    def restart(self, run_id: str, *, attempt: int, now: float | None = None) -> RunRecord | None:
+    def restart(
+        self,
+        run_id: str,
+        *,
+        attempt: int,
+        heartbeat_at: float | None = None,
+        now: float | None = None,
+    ) -> RunRecord | None:
         """running attempt `attempt` -> queued attempt `attempt + 1`; None when someone else
-        (another reconciler, the worker itself finishing) got there first."""
+        (another reconciler, the worker itself finishing) got there first, or when the run beat
+        since `heartbeat_at` (the beat the reaper judged stale)."""
 
         def apply(record: RunRecord) -> bool:
             if record.state is not RunState.RUNNING or record.attempt != attempt:
+                return False
+            if heartbeat_at is not None and record.heartbeat_at != heartbeat_at:
                 return False
             record.state = RunState.QUEUED
             record.attempt = attempt + 1
