@@ -165,11 +165,12 @@ def run_locally(args: argparse.Namespace, console: Console) -> int:
         return EXIT_USAGE
     for name in executor.missing_pass_env(plan, os.environ):
         console.print(f"[yellow]note:[/] pass_env {name} is not set here; tests will not see it")
-    report = _execute(plan, selected, checkout, args.out, console, sandboxed=args.sandbox)
+    out = args.out.resolve() if args.out else None  # a relative --out means from here
+    report = _execute(plan, selected, checkout, out, console, sandboxed=args.sandbox)
     console.print(results_table(report))
     console.print(_footer(report))
-    if args.out:
-        _write_markdown(report, args.out, console)
+    if out:
+        _write_markdown(report, out, console)
     return EXIT_OK if report.conclusion is Conclusion.SUCCESS else EXIT_FAILED
 
 

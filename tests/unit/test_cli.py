@@ -179,3 +179,42 @@ def test_green_comment_does_not_promise_annotations(
     assert code == 0
     assert "annotated" not in (out_dir / "pr_comment.md").read_text()
     assert not list(out_dir.glob("five_whys_*.md"))
+
+
+PASSING_PLAN = "phases:\n  - {id: good, suites: [tests/test_good.py]}\n"
+
+
+@pytest.mark.parametrize("where", ["out", "workdir"])
+def test_relative_paths_never_fail_a_passing_suite(
+    checkout: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    where: str,
+) -> None:
+    """pytest writes the JUnit file relative to the checkout; it must be read from the same
+    place, whatever the caller's directory (`--out` here, GOLDEN_PATH_WORKDIR for workers)."""
+    (checkout / ".github" / "golden-path.yml").write_text(PASSING_PLAN)
+    elsewhere = tmp_path_factory.mktemp("cwd")
+    monkeypatch.chdir(elsewhere)
+    if where == "out":
+        code, out = run_cli(capsys, "run", "--dir", str(checkout), "--out", "results")
+        assert code == 0, out
+        assert (elsewhere / "results" / "artifacts" / "junit-good.xml").is_file()
+    else:
+        from bot.settings import Settings
+
+        monkeypatch.setenv("GOLDEN_PATH_WORKDIR", "relative-work")
+        assert Settings().workdir == elsewhere / "relative-work"
+        from bot.core import plan as plan_mod
+        from workers.engine import executor
+
+        plan = plan_mod.parse(PASSING_PLAN, "plan")
+        report = executor.execute(
+            Path(os.path.relpath(checkout)),
+            plan,
+            ("good",),
+            env=dict(os.environ),
+            artifacts=Path("relative-work/artifacts/r1"),
+        )
+        assert report.conclusion is not None and report.conclusion.value == "success"

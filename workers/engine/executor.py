@@ -123,6 +123,9 @@ def execute(
 
     Every step runs through `isolation`, entered once for the whole run: with the sandbox, what a
     step leaves running is there for the next step, and gone when the run ends."""
+    # Absolute: pytest runs in the checkout and writes --junitxml relative to it, while this
+    # process reads it relative to its own directory.
+    checkout, artifacts = checkout.resolve(), artifacts.resolve()
     artifacts.mkdir(parents=True, exist_ok=True)
     output = artifacts / OUTPUT_DIR
     output.mkdir(exist_ok=True)
