@@ -136,6 +136,17 @@ def records(stack: Stack) -> RunRecords:
     return RunRecords(redis.Redis.from_url(stack.redis.url))
 
 
+def wait_finished(stack: Stack, run_id: str) -> RunRecord:
+    """The record once completed: it completes just after the check run's conclusion is
+    accepted (and its cleanup ran), so it can trail the check run by a moment."""
+    return wait_for(
+        lambda: r if (r := records(stack).get(run_id)).state == "completed" else None,
+        f"run {run_id} completed",
+        stack,
+        timeout=15,
+    )
+
+
 def say(
     stack: Stack, project: Project, body: str, *, user: str = "octocat", number: int = 1
 ) -> int:
@@ -443,7 +454,7 @@ def test_push_supersedes_a_running_run_and_kills_its_tests(stack, tmp_path):
 
     # The new head gets the placeholder; the superseded run's record says why it ended.
     wait_for(lambda: placeholders(stack, project, new), "placeholder on the new head", stack)
-    ended = records(stack).get(record.run_id)
+    ended = wait_finished(stack, record.run_id)
     assert ended.state == "completed" and ended.conclusion == "cancelled"
     assert runs_on(stack, project, new) == []
 
@@ -819,7 +830,7 @@ def test_beat_restarts_a_lost_run_once_then_concludes_it(reaper_stack, tmp_path)
         done = wait_completed(stack, project, running["id"], timeout=30)
         assert done["conclusion"] == "failure"
         assert "nothing was concluded about the code" in done["output"]["summary"]
-        ended = records(stack).get(record.run_id)
+        ended = wait_finished(stack, record.run_id)
         assert ended.state == "completed" and ended.conclusion == "failure"
         assert len(runs_on(stack, project, project.sha)) == 1  # one check run, restarted in place
     finally:

@@ -327,10 +327,12 @@ def duplicate_comments(stack: Stack, project: Project) -> list[str]:
         for c in stack.github.fake.comments(project.repo, project.number)
         if c["user"]["login"] == login
     ]
+    exact = Counter(bodies)
+    doubled = [f"comment posted {n} times: {b[:40]!r}" for b, n in exact.items() if n > 1]
     markers = Counter(
         m for body in bodies for m in set(re.findall(r"<!-- golden-path:[^>]*-->", body))
     )
-    return [f"comment {m} posted {n} times" for m, n in markers.items() if n > 1]
+    return doubled + [f"comment {m} posted {n} times" for m, n in markers.items() if n > 1]
 
 
 # --- a git that can be held inside `fetch`, to kill a worker during a checkout -------------------

@@ -1,0 +1,53 @@
+"""Redis unavailable for a while during a run changes nothing (contract §5.7): a 10 s pause
+(`CLIENT PAUSE ALL`, as in a failover) and a restart (AOF on, as a deploy or crash would)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sandbox.stack import Stack, wait_until
+from tests.faults import harness
+from tests.faults.harness import check_nothing_lost, record
+
+
+def _in_phase(stack: Stack, project: harness.Project) -> None:
+    harness.say(stack, project)
+    wait_until(lambda: harness.pids(project), timeout=60, what="the slow test")
+
+
+def test_redis_paused_for_ten_seconds_during_a_phase(stack: Stack, tmp_path: Path) -> None:
+    project = harness.make_project(stack, tmp_path, slow_seconds=6)
+    _in_phase(stack, project)
+    stack.redis.pause(10_000)
+    done = harness.wait_done(stack, project)
+    ended = harness.latest(stack, project)
+    assert ended is not None
+    lost = check_nothing_lost(stack, project, conclusion="success", restarted=False)
+    record(
+        "Redis paused 10 s (CLIENT PAUSE ALL)",
+        "during a phase",
+        f"{ended.attempt} attempt",
+        f"run went on, {done['conclusion']}",
+        lost,
+    )
+    assert not lost
+    assert ended.attempt == 1
+
+
+def test_redis_restarted_with_aof_during_a_phase(stack: Stack, tmp_path: Path) -> None:
+    project = harness.make_project(stack, tmp_path, slow_seconds=6)
+    _in_phase(stack, project)
+    stack.redis.restart(down_seconds=3.0)
+    done = harness.wait_done(stack, project)
+    ended = harness.latest(stack, project)
+    assert ended is not None
+    lost = check_nothing_lost(stack, project, conclusion="success", restarted=False)
+    record(
+        "Redis restarted (down 3 s, AOF on)",
+        "during a phase",
+        f"{ended.attempt} attempt",
+        f"run went on, {done['conclusion']}",
+        lost,
+    )
+    assert not lost
+    assert ended.attempt == 1
