@@ -5,6 +5,7 @@ and the next run works once there is room again."""
 from __future__ import annotations
 
 import contextlib
+import os
 from pathlib import Path
 
 import pytest
@@ -16,13 +17,14 @@ from tests.faults.harness import check_nothing_lost, record
 
 def _fill(folder: Path) -> Path:
     ballast = folder / "ballast"
-    with ballast.open("wb") as out, contextlib.suppress(OSError):
-        while True:
-            out.write(b"\0" * 1024 * 1024)
-    with ballast.open("ab") as out, contextlib.suppress(OSError):  # the last scraps too
-        while True:
-            out.write(b"\0" * 512)
-            out.flush()
+    fd = os.open(ballast, os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        for size in (1024 * 1024, 4096, 1):  # down to the last byte
+            with contextlib.suppress(OSError):
+                while True:
+                    os.write(fd, b"\0" * size)
+    finally:
+        os.close(fd)
     return ballast
 
 
