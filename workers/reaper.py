@@ -111,7 +111,7 @@ def may_retry_conclusion(record: RunRecord, now: float) -> bool:
 
 def next_conclusion_try(tries: int, now: float) -> float:
     """Pure: when to ask GitHub again after `tries` refusals (5 s doubling, at most 5 min)."""
-    return now + min(300.0, 5.0 * 2 ** max(0, tries - 1))
+    return now + min(300.0, 5.0 * 2.0 ** max(0, tries - 1))
 
 
 @dataclass

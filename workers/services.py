@@ -132,6 +132,7 @@ class Services:
             workdir=self.settings.workdir,
             worker_env=worker_env,
             bot_secrets=self.settings.secret_values(),
+            ledger=self.ledger,
             on_lock_wait=self.metrics.lock_waited,
             isolation=sandbox.isolation(self.settings.sandbox),
             sandboxed=self.settings.sandbox != "none",

@@ -62,6 +62,10 @@ def stack(tmp_path_factory: pytest.TempPathFactory, fault_dir: Path) -> Iterator
             "GOLDEN_PATH_REAP_INTERVAL_SECONDS": "1",
             "GOLDEN_PATH_GITHUB_TIMEOUT_SECONDS": "2",
             "GOLDEN_PATH_GITHUB_RETRY_SECONDS": "20",
+            # The cases watch the runs' processes and marker files from the host; isolation has
+            # its own suite (tests/test_sandbox_isolation.py). Lost workers take their bwrap
+            # sandbox with them (--die-with-parent); here the orphan guard does.
+            "GOLDEN_PATH_SANDBOX": "none",
         },
     )
     stack.tmpfs = mounted  # type: ignore[attr-defined]

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from sandbox.stack import Stack, wait_until
 from tests.faults import harness
 from tests.faults.harness import check_nothing_lost, record
@@ -36,11 +34,6 @@ def test_redis_paused_for_ten_seconds_during_a_phase(stack: Stack, tmp_path: Pat
     assert ended.attempt == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the run's stop check raises on a connection error (issue 10, item 2: the run job "
-    "treats Redis errors as unknown for a grace period; lands with the run job's split)",
-)
 def test_redis_restarted_with_aof_during_a_phase(stack: Stack, tmp_path: Path) -> None:
     project = harness.make_project(stack, tmp_path, slow_seconds=6)
     _in_phase(stack, project)

@@ -9,7 +9,6 @@ the check run ends `completed`: errors become a `failure` with the reason, never
 from __future__ import annotations
 
 import logging
-import shutil
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -19,6 +18,7 @@ from typing import Any, Protocol
 
 from bot.core import plan as plan_module
 from bot.core.report import facts
+from bot.core.idempotency import Ledger
 from bot.core.report.check_output import render_check_output, render_queued_output
 from bot.core.results import Conclusion, PhaseStatus, PhaseVerdict, RunReport
 from bot.core.scrub import Scrubber
@@ -27,10 +27,11 @@ from bot.handlers import deployments
 from bot.handlers.context import Gates
 from bot.state.run_records import RecordNotFound, RunRecord, RunRecords
 from bot.telemetry import trace
-from workers import publish, recall
+from workers import disk, publish, recall
 from workers.engine import executor
 from workers.job import summary, tracking_issue
 from workers.job.tracking_issue import States as TrackingStore
+from workers.job.redis_grace import RedisGrace
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,7 @@ class Lock(Protocol):
     def keep_alive(self) -> None: ...
     def try_acquire(self) -> Any: ...
     def release(self) -> None: ...
+    def holder(self) -> str | None: ...
 
 
 class RepoClient(Protocol):
@@ -73,11 +75,16 @@ class RunServices:
     secrets_allowed: SecretsAllowList = field(default_factory=SecretsAllowList)
     heartbeat_seconds: float = HEARTBEAT_SECONDS
     history: recall.HistoryStore | None = None  # none: reports say nothing of the past
+    ledger: Ledger | None = None  # idempotency keys of the report's writes (annotations...)
     on_lock_wait: Callable[[float], None] = lambda seconds: None  # seconds before it held it
     # Deployments waiting for runs (`bot.state.deployment_gates.GateRequests`): a finished run
     # answers them at once. None: the reconcile pass on beat answers them.
     gates: Gates | None = None
     tracking: TrackingStore | None = None  # tracking issues' state (`bot.state.tracking`)
+
+
+class _Lost(Exception):
+    """This attempt no longer owns its run (the reaper restarted it): end without a word."""
 
 
 class _Stop(Exception):
@@ -120,6 +127,8 @@ class _Job:
         self._progress_out = _Throttled(self._publish_progress, PROGRESS_MIN_INTERVAL)
         self._last_queue_note = ""
         self._concluded = False
+        self.grace = RedisGrace()  # Redis blips: a failed question is "unknown" for a while
+        self._lost = False  # the reaper gave this run to another attempt (we looked dead)
 
     # the whole run
     def execute(self) -> None:
@@ -127,8 +136,10 @@ class _Job:
         beat.start()
         try:
             final = self._run_and_publish()
+        except _Lost:
+            final = None  # the attempt that owns the run now reports it
         except _Stop as stop:
-            final = self._conclude_early(stop)
+            final = None if self._lost else self._conclude_early(stop)
         except Exception as exc:
             log.exception("run %s failed inside the bot", self.record.run_id)
             if self._concluded:  # the check run already holds the real result: keep it
@@ -139,13 +150,30 @@ class _Job:
                 )
                 final = self._conclude_early(_Stop(Conclusion.FAILURE, reason))
         finally:
-            self._progress_out.close()
-            self._beat_stop.set()
-            if self.lock is not None:
-                self.lock.release()
-            shutil.rmtree(self.checkout_dir, ignore_errors=True)
-        if final is not None and not self._concluded:
+            self._clean_up()
+        if final is not None and not self._concluded and not self._lost:
             self._finish(final)
+
+    def _clean_up(self) -> None:
+        """Every step on its own: one failing (Redis away, a busy file) never keeps the others."""
+        steps: list[tuple[str, Callable[[], object]]] = [
+            ("progress updates", self._progress_out.close),
+            ("heartbeat", self._beat_stop.set),
+            ("environment lock", lambda: self.lock.release() if self.lock else None),
+            ("checkout", lambda: disk.remove(self.checkout_dir)),
+            ("artifacts", self._keep_junit_and_remove_artifacts),
+        ]
+        for what, step in steps:
+            try:
+                step()
+            except Exception:
+                log.exception("run %s: cleaning up its %s failed", self.record.run_id, what)
+
+    def _keep_junit_and_remove_artifacts(self) -> None:
+        if not self._lost and self.artifacts.is_dir():
+            junit = sorted(self.artifacts.glob("junit-*.xml"))
+            disk.keep_junit(self.services.workdir, self.record.repo, self.record.run_id, junit)
+        disk.remove(self.artifacts)
 
     def _done(self, result: RunReport) -> None:
         self._finish(result)
@@ -156,14 +184,18 @@ class _Job:
         for the run get their answer."""
         conclusion = final.conclusion.value if final.conclusion else Conclusion.FAILURE.value
         log.info("run %s concluded %s", self.record.run_id, conclusion)
-        finished = self.services.records.finish(
-            self.record.run_id,
-            final.conclusion.value if final.conclusion else Conclusion.FAILURE.value,
-            final.problem,
-            verdicts=[summary.verdict(p, self.scrubber.scrub) for p in final.phases],
-            mrr_at_risk=final.mrr_at_risk,
-            title=self.scrubber.scrub(facts.title(final)),
-            recommendation=facts.recommendation(final),
+        verdicts = [summary.verdict(p, self.scrubber.scrub) for p in final.phases]
+        finished = self.grace.insist(
+            lambda: self.services.records.finish(
+                self.record.run_id,
+                final.conclusion.value if final.conclusion else Conclusion.FAILURE.value,
+                final.problem,
+                verdicts=verdicts,
+                mrr_at_risk=final.mrr_at_risk,
+                title=self.scrubber.scrub(facts.title(final)),
+                recommendation=facts.recommendation(final),
+            ),
+            "the run's conclusion",
         )
         if finished is not None and self.services.gates is not None:
             try:
@@ -210,6 +242,7 @@ class _Job:
         # The record completes as soon as the check run is concluded, not after the PR comment
         # and issues: from then on a Re-run or `/golden-path run` starts a new run.
         self._progress_out.close()  # no late progress update may overwrite the conclusion
+        self._still_mine(plan.environment)
         concluding = _OnConclusion(self.client, self._check_run_id(), lambda: self._done(result))
         published: list[publish.PublishResult] = []
         self._with_retries(
@@ -221,16 +254,41 @@ class _Job:
                     plan=plan,
                     pr_body=self.pr_body,
                     scrubber=self.scrubber,
+                    ledger=self.services.ledger,
                 )
             )
         )
         links = published[-1].five_whys if published else {}
         patterns = summary.patterns(result, links, self.scrubber.scrub)
         if patterns:  # for the dashboard: the patterns with their five-whys links
-            self.services.records.set_fields(self.record.run_id, patterns=patterns)
+            self.grace.ask(
+                lambda: self.services.records.set_fields(self.record.run_id, patterns=patterns),
+                None,
+                "patterns",
+            )
         self._remember(result)
         self._update_tracking_issue(result, plan, links)
         return result
+
+    def _still_mine(self, environment: str) -> None:
+        """Before publishing: this attempt still owns the run and still holds its environment.
+        A Redis outage longer than the lock's lease can hand the environment to another run;
+        results taken while another run used staging say nothing about this code."""
+        if self._lost:
+            raise _Lost()
+        if self.lock is None:
+            return
+        holder = self.grace.insist(self.lock.holder, "the lock's holder")
+        if holder == self.record.lock_owner:
+            return
+        turn = self.grace.insist(self.lock.try_acquire, "the lock")
+        if holder is not None or not turn.holding:
+            raise _Stop(
+                Conclusion.FAILURE,
+                f"The run lost its hold on `{environment}` (Redis was unreachable for longer "
+                "than the lock's lease) and another run used it meanwhile: nothing was "
+                "concluded about the code. Run `/golden-path run` to try again.",
+            )
 
     def _with_history(self, result: RunReport) -> RunReport:
         """The report with its past; history is an extra, never a reason to lose a result."""
@@ -375,13 +433,18 @@ class _Job:
 
     def _wait_for_environment(self, plan: plan_module.Plan) -> bool:
         """Hold the environment's lock; True when the run had to wait its turn for it."""
-        self.lock = self.services.lock_for(self.record.repo, plan.environment, self.record.run_id)
-        self.lock.join()
+        self.lock = self.services.lock_for(
+            self.record.repo, plan.environment, self.record.lock_owner
+        )
+        self.grace.insist(self.lock.join, "joining the environment's line")
         joined = time.monotonic()
         waited = False
         limit = self.record.lock_wait_limit_seconds
         while True:
-            turn = self.lock.try_acquire()
+            turn = self.grace.ask(self.lock.try_acquire, None, "the environment lock")
+            if turn is None:  # Redis did not answer: still waiting, as far as we know
+                time.sleep(LOCK_POLL_SECONDS)
+                continue
             if turn.holding:
                 self.services.on_lock_wait(time.monotonic() - joined)
                 return waited
@@ -400,8 +463,9 @@ class _Job:
             time.sleep(LOCK_POLL_SECONDS)
 
     def _note_waiting(self, environment: str, turn: Any) -> None:
+        holder_run = turn.holder.split(".")[0] if turn.holder else None  # "<run id>.<attempt>"
         try:
-            holding = self.services.records.get(turn.holder) if turn.holder else None
+            holding = self.services.records.get(holder_run) if holder_run else None
         except RecordNotFound:
             holding = None
         waiting_for = f"`{environment}`"
@@ -416,6 +480,11 @@ class _Job:
 
     # callbacks
     def _progress(self, progress: RunReport, *, to_github: bool = True) -> None:
+        self.grace.ask(lambda: self._record_progress(progress), None, "progress")
+        if to_github:
+            self._progress_out.offer(progress)
+
+    def _record_progress(self, progress: RunReport) -> None:
         current = progress.current_phase
         self.services.records.set_fields(
             self.record.run_id,
@@ -424,8 +493,6 @@ class _Job:
                 summary.verdict(p, self.scrubber.scrub) for p in progress.phases
             ],  # for `/golden-path status`
         )
-        if to_github:
-            self._progress_out.offer(progress)
 
     def _phase_progress(self, progress: RunReport) -> None:
         """The executor's callback. When a phase has just ended and none runs, GitHub hears of
@@ -442,12 +509,19 @@ class _Job:
             log.warning("run %s: progress update failed", self.record.run_id, exc_info=True)
 
     def _should_stop(self) -> str | None:
-        return self.services.records.cancel_reason(self.record.run_id)
+        if self._lost:
+            return "the worker running this run was taken for lost; another attempt runs it"
+        return self.grace.ask(
+            lambda: self.services.records.cancel_reason(self.record.run_id), None, "stop check"
+        )
 
     def _heartbeat(self) -> None:
         while not self._beat_stop.wait(self.services.heartbeat_seconds):
             try:
-                self.services.records.heartbeat(self.record.run_id)
+                mine = self.services.records.heartbeat(self.record.run_id, self.record.attempt)
+                if mine is False:  # restarted elsewhere: stop at once, publish nothing
+                    log.warning("run %s: another attempt owns this run now", self.record.run_id)
+                    self._lost = True
                 if self.lock is not None:
                     self.lock.keep_alive()
             except Exception:
