@@ -236,17 +236,22 @@ class RunRecords:
 
     def heartbeat(self, run_id: str, attempt: int | None = None) -> bool:
         """Record that the run's worker is alive; False when the run is no longer this
-        attempt's to run (it was restarted elsewhere, or it completed)."""
+        attempt's to run (the reaper restarted it elsewhere)."""
+
+        mine = True
 
         def apply(record: RunRecord) -> bool:
-            if attempt is not None and (
-                record.attempt != attempt or record.state is not RunState.RUNNING
-            ):
+            nonlocal mine
+            if attempt is not None and record.attempt != attempt:
+                mine = False
+                return False
+            if record.state is not RunState.RUNNING:  # completed: nothing to keep alive
                 return False
             record.heartbeat_at = time.time()
             return True
 
-        return self.update(run_id, apply) is not None
+        self.update(run_id, apply)
+        return mine
 
     def cancel_reason(self, run_id: str) -> str | None:
         try:
