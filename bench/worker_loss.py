@@ -7,7 +7,7 @@ loss would), starts a new `worker` at once (as a process manager would), and tim
 until the run's record is `running` again as attempt 2 on the same commit, and until its check run
 is back `in_progress`.
 
-The production defaults apply (`GOLDEN_PATH_STALE_AFTER_SECONDS` 30, reconcile every 10 s) unless
+The production defaults apply (the runs unsandboxed, so the slow test's pid file can be read) (`GOLDEN_PATH_STALE_AFTER_SECONDS` 30, reconcile every 10 s) unless
 `--stale` / `--interval` say otherwise. Prints every sample, the median and the spread (min, max,
 standard deviation) in seconds.
 
@@ -64,6 +64,9 @@ def main() -> int:
         extra_env={
             "GOLDEN_PATH_STALE_AFTER_SECONDS": str(args.stale),
             "GOLDEN_PATH_REAP_INTERVAL_SECONDS": str(args.interval),
+            # the slow test's pid file is read from here (a sandboxed test's /tmp is its own);
+            # a lost worker's sandbox dies with it (--die-with-parent), the orphan guard here
+            "GOLDEN_PATH_SANDBOX": "none",
         },
     )
     (root / "stack").mkdir(parents=True)

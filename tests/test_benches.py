@@ -19,6 +19,7 @@ SMALL = {
     "runner_overhead.py": ["--runs", "1"],
     "supersede_latency.py": ["--runs", "1"],
     "github_write_pacing.py": ["--runs", "3", "--slots", "2"],
+    "worker_loss.py": ["--kills", "1", "--stale", "4", "--interval", "1"],
 }
 
 
