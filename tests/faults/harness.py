@@ -229,6 +229,15 @@ def alive(pid: int) -> bool:
     return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
 
 
+def wait_exit(process: subprocess.Popen[bytes], seconds: float) -> bool:
+    """True when `process` has ended (now or within `seconds`)."""
+    try:
+        process.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        return False
+    return True
+
+
 def tried(stack: Stack, method: str, pattern: str, since: int = 0) -> int:
     regex = re.compile(pattern)
     log = stack.github.fake.request_log()[since:]
