@@ -7,8 +7,9 @@ loss would), starts a new `worker` at once (as a process manager would), and tim
 until the run's record is `running` again as attempt 2 on the same commit, and until its check run
 is back `in_progress`.
 
-The production defaults apply (the runs unsandboxed, so the slow test's pid file can be read) (`GOLDEN_PATH_STALE_AFTER_SECONDS` 30, reconcile every 10 s) unless
-`--stale` / `--interval` say otherwise. Prints every sample, the median and the spread (min, max,
+The production defaults apply (`GOLDEN_PATH_STALE_AFTER_SECONDS` 30, reconcile every 10 s) unless
+`--stale` / `--interval` say otherwise; the runs are unsandboxed, so the slow test's pid file can
+be read. Prints every sample, the median and the spread (min, max,
 standard deviation) in seconds.
 
     .venv/bin/python bench/worker_loss.py [--kills 5] [--stale 30] [--interval 10]
