@@ -78,6 +78,17 @@ def keep_junit(workdir: Path, repo: str, run_id: str, files: Iterable[Path]) -> 
         remove(dest)
 
 
+def keep_output(workdir: Path, repo: str, run_id: str, output: Path) -> None:
+    """Keep what a run's tests left in their output folder (screenshots, dumps) beside its JUnit
+    files: bounded by the same count and bytes (`sweep`)."""
+    dest = workdir / JUNIT / repo.replace("/", "__") / run_id / "output"
+    try:
+        if output.is_dir() and any(output.iterdir()):
+            shutil.copytree(output, dest, dirs_exist_ok=True)
+    except OSError as error:
+        log.warning("could not keep the output of run %s: %s", run_id, error)
+
+
 def release_run(workdir: Path, run_id: str) -> None:
     """Remove a run's checkout and artifacts (each step on its own: one failing does not keep
     the other)."""

@@ -71,7 +71,12 @@ def _pull(stack: Stack, root: Path, repo: str, number: int, environment: str, in
 
 def _intervals(stack: Stack, tag: Path) -> dict[str, tuple[float, float]]:
     """What the runs tagged `tag` recorded in their output folders."""
-    files = (stack.workdir / "work" / "artifacts").glob("*/output/intervals.jsonl")
+    work = stack.workdir / "work"
+    # a running run's output folder, or what a published run kept of it (workers/disk.py)
+    files = [
+        *(work / "artifacts").glob("*/output/intervals.jsonl"),
+        *(work / "junit").glob("*/*/output/intervals.jsonl"),
+    ]
     lines = [json.loads(line) for f in files for line in f.read_text().splitlines()]
     return {d["pr"]: (d["start"], d["end"]) for d in lines if d["tag"] == str(tag)}
 

@@ -171,8 +171,10 @@ class _Job:
 
     def _keep_junit_and_remove_artifacts(self) -> None:
         if not self._lost and self.artifacts.is_dir():
-            junit = sorted(self.artifacts.glob("junit-*.xml"))
+            junit = sorted(self.artifacts.rglob("junit-*.xml"))
             disk.keep_junit(self.services.workdir, self.record.repo, self.record.run_id, junit)
+            output = self.artifacts / "output"
+            disk.keep_output(self.services.workdir, self.record.repo, self.record.run_id, output)
         disk.remove(self.artifacts)
 
     def _done(self, result: RunReport) -> None:
