@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from bot.core import plan as plan_module
-from bot.core.report import facts
 from bot.core.idempotency import Ledger
+from bot.core.report import facts
 from bot.core.report.check_output import render_check_output, render_queued_output
 from bot.core.results import Conclusion, PhaseStatus, PhaseVerdict, RunReport
 from bot.core.scrub import Scrubber
@@ -30,8 +30,8 @@ from bot.telemetry import trace
 from workers import disk, publish, recall
 from workers.engine import executor
 from workers.job import summary, tracking_issue
-from workers.job.tracking_issue import States as TrackingStore
 from workers.job.redis_grace import RedisGrace
+from workers.job.tracking_issue import States as TrackingStore
 
 log = logging.getLogger(__name__)
 
