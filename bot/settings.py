@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -110,11 +112,16 @@ class Settings(BaseSettings):
         return self
 
     def link_key(self) -> str | None:
-        """What signs run-page links: `GOLDEN_PATH_LINK_SECRET`, else the session secret."""
+        """What signs run-page links: `GOLDEN_PATH_LINK_SECRET`, else the session secret, else a
+        key derived from the webhook secret (never the secret itself, so a link never helps
+        forge a delivery's signature). None only when none is set: then no link opens a page."""
         for secret in (self.link_secret, self.session_secret):
             if secret is not None and secret.get_secret_value():
                 return secret.get_secret_value()
-        return None
+        webhook = self.webhook_secret()
+        if webhook is None:
+            return None
+        return hmac.new(webhook, b"golden-path run-link key v1", hashlib.sha256).hexdigest()
 
     def private_key_pem(self) -> str | None:
         """The App's PEM key, inline (`\\n` escapes allowed) or read from its file."""

@@ -54,3 +54,44 @@ def test_unknown_or_malformed_run_ids_are_404(redis_url: str) -> None:
     client = _client(redis_url)
     assert client.get("/runs/0123456789ab").status_code == 404
     assert client.get("/runs/..%2F..%2Fetc").status_code == 404
+
+
+def _key(**env: str) -> str | None:
+    return Settings(**env).link_key()
+
+
+def test_links_are_signed_by_the_link_secret_else_the_session_secret_else_the_webhooks() -> None:
+    """Issue 9: without a valid token `/runs/<id>` is 404, whichever secrets are configured; the
+    webhook secret itself never signs (a key is derived from it)."""
+    both = _key(GOLDEN_PATH_LINK_SECRET="L", GOLDEN_PATH_SESSION_SECRET="S")
+    assert both == "L"
+    assert _key(GOLDEN_PATH_SESSION_SECRET="S", GITHUB_WEBHOOK_SECRET="w") == "S"
+    derived = _key(GITHUB_WEBHOOK_SECRET="w")
+    assert derived is not None and derived != "w"
+    assert derived != _key(GITHUB_WEBHOOK_SECRET="other")
+    assert _key() is None
+
+
+def test_a_bot_without_link_or_session_secret_still_serves_only_signed_links(
+    redis_url: str,
+) -> None:
+    records = RunRecords(redis.Redis.from_url(redis_url))
+    record = records.create(
+        RunRecord(installation_id=1, repo="acme/private", pr_number=3, head_sha="b" * 40)
+    )
+    records.finish(record.run_id, "failure", "setup step 'Deploy' failed")
+    settings = Settings(REDIS_URL=redis_url, GITHUB_WEBHOOK_SECRET="s")
+    client = TestClient(create_app(settings))
+    key = settings.link_key()
+    assert key is not None
+    link = links.run_url("", record.run_id, key)
+    assert "?token=" in link
+    assert client.get(link).status_code == 200
+    anonymous = client.get(f"/runs/{record.run_id}")
+    assert anonymous.status_code == 404 and "acme/private" not in anonymous.text
+    assert (
+        client.get(f"/runs/{record.run_id}?token={links.sign(record.run_id, 's')}").status_code
+        == 404
+    )
+    no_keys = TestClient(create_app(Settings(REDIS_URL=redis_url)))
+    assert no_keys.get(link).status_code == 404

@@ -54,7 +54,20 @@ class _BestEffortReactions:
         return getattr(self._client, name)
 
 
-@app.task(name=HANDLE_EVENT_TASK, bind=True, acks_late=True, max_retries=5)
+# No input may hold an events slot for more than seconds (issue 9): the soft limit raises inside
+# the task, the hard one kills the pool process that still runs past it.
+EVENT_SOFT_TIME_LIMIT = 20
+EVENT_TIME_LIMIT = 30
+
+
+@app.task(
+    name=HANDLE_EVENT_TASK,
+    bind=True,
+    acks_late=True,
+    max_retries=5,
+    soft_time_limit=EVENT_SOFT_TIME_LIMIT,
+    time_limit=EVENT_TIME_LIMIT,
+)
 def handle_event(self: Task, event: dict[str, Any], memo: dict[str, Any] | None = None) -> None:
     """Act on one webhook event (permission, reaction, check run, queue the run).
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+import reprlib
 from dataclasses import dataclass
 from enum import StrEnum
+from pathlib import PurePosixPath
 from typing import Annotated, Any
 
 import yaml
@@ -20,6 +22,8 @@ from pydantic import (
     field_validator,
 )
 from pydantic_core import PydanticCustomError
+
+from bot.core import plan_yaml
 
 PLAN_PATH = ".github/golden-path.yml"
 PHASE_ID_RE = re.compile(r"^[a-z0-9_-]+$")
@@ -52,7 +56,21 @@ def is_reserved(name: str) -> bool:
 
 
 _MAX_INPUT_SHOWN = 60
+MAX_PHASES = 50
+MAX_SUITES = 100
 
+
+def shown(value: Any, limit: int = _MAX_INPUT_SHOWN) -> str:
+    """A short `repr` of an untrusted value, bounded while it is built (`reprlib` looks at a few
+    items and characters only), never a full `repr` cut afterwards: a huge input costs nothing
+    to mention."""
+    text = _REPR.repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+_REPR = reprlib.Repr()
+_REPR.maxlevel, _REPR.maxstring, _REPR.maxother = 2, _MAX_INPUT_SHOWN, _MAX_INPUT_SHOWN
+_REPR.maxlist = _REPR.maxtuple = _REPR.maxdict = _REPR.maxset = 6
 
 PositiveMinutes = Annotated[float, Field(strict=True, gt=0, allow_inf_nan=False)]
 Rate = Annotated[float, Field(strict=True, ge=0.0, le=1.0, allow_inf_nan=False)]
@@ -61,7 +79,7 @@ Seconds = Annotated[float, Field(strict=True, gt=0, allow_inf_nan=False)]
 
 def _env_name(value: str) -> str:
     if not ENV_NAME_RE.match(value):
-        raise ValueError(f"{value!r} is not a valid environment variable name")
+        raise ValueError(f"{shown(value)} is not a valid environment variable name")
     if is_reserved(value):
         raise ValueError(f"{value} is reserved for the bot and is never given to tests")
     return value
@@ -73,8 +91,21 @@ def _not_blank(value: str) -> str:
     return value
 
 
+def _suite(value: str) -> str:
+    """A pytest path or node id inside the checkout: not absolute, no `..`, not an option."""
+    path = value.split("::", 1)[0]
+    if value.startswith("-"):
+        raise ValueError(f"{shown(value)} starts with '-' (pytest would take it as an option)")
+    if path.startswith(("/", "~", "\\")):
+        raise ValueError(f"{shown(value)} is an absolute path; suites are inside the checkout")
+    if ".." in PurePosixPath(path.replace("\\", "/")).parts or "\0" in value:
+        raise ValueError(f"{shown(value)} leaves the checkout ('..'); suites stay inside it")
+    return value
+
+
 EnvName = Annotated[StrictStr, AfterValidator(_env_name)]
 NonBlank = Annotated[StrictStr, AfterValidator(_not_blank)]
+Suite = Annotated[StrictStr, AfterValidator(_not_blank), AfterValidator(_suite)]
 
 
 def _environment_name(value: str) -> str:
@@ -126,14 +157,14 @@ class Phase(_Strict):
     mrr_at_risk: Annotated[StrictInt, Field(ge=0)] = 0
     timeout_minutes: PositiveMinutes = 15
     retries: Annotated[StrictInt, Field(ge=0, le=3)] = 0
-    suites: tuple[NonBlank, ...] = Field(min_length=1)
+    suites: tuple[Suite, ...] = Field(min_length=1, max_length=MAX_SUITES)
     criteria: Criteria = Criteria()
 
     @field_validator("id")
     @classmethod
     def _id_shape(cls, value: str) -> str:
         if not PHASE_ID_RE.match(value):
-            raise ValueError(f"phase id {value!r} must match [a-z0-9_-]+")
+            raise ValueError(f"phase id {shown(value)} must match [a-z0-9_-]+")
         return value
 
     @property
@@ -157,7 +188,7 @@ class Plan(_Strict):
     deployments: tuple[EnvironmentName, ...] = Field(default=(), max_length=MAX_DEPLOYMENTS)
     tracking_issue: StrictBool = False  # one live issue per environment (contract §6)
     setup: tuple[SetupStep, ...] = ()
-    phases: tuple[Phase, ...] = Field(min_length=1)
+    phases: tuple[Phase, ...] = Field(min_length=1, max_length=MAX_PHASES)
 
     @field_validator("env", mode="before")
     @classmethod
@@ -252,14 +283,22 @@ class UnknownPhases(Exception):
 
 
 def parse(text: str, file: str = PLAN_PATH) -> Plan:
-    """Parse plan text; raise `PlanError` with every problem found."""
+    """Parse plan text; raise `PlanError` with every problem found.
+
+    The text is untrusted (any pull request's, forks' too): its cost is bounded by
+    `plan_yaml`'s caps, and every problem quotes at most a short cut of what it got."""
     try:
-        data = yaml.safe_load(text)
+        data = plan_yaml.load(text)
+    except plan_yaml.YamlLimitError as exc:
+        raise PlanError([PlanProblem(file, exc.where, exc.reason)]) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(document)"
-        reason = getattr(exc, "problem", None) or str(exc)
+        reason = getattr(exc, "problem", None) or str(exc)[:200]
         raise PlanError([PlanProblem(file, where, f"invalid YAML: {reason}")]) from None
+    except ValueError as exc:  # a constructor's own limit (an int of too many digits)
+        problem = PlanProblem(file, "(document)", f"invalid YAML value: {str(exc)[:200]}")
+        raise PlanError([problem]) from None
     if data is None:
         raise PlanError([PlanProblem(file, "(document)", "the file is empty")])
     if not isinstance(data, dict):
@@ -314,9 +353,8 @@ def _reason(err: Any) -> str:
     reason = reason.replace("Tuple should", "List should")  # YAML has lists, not tuples
     if kind == "too_short":
         return "must not be empty"
+    if kind == "too_long":
+        return f"at most {err.get('ctx', {}).get('max_length')} items"
     if kind.endswith("_type") or kind in ("enum", "literal_error"):
-        shown = repr(err.get("input"))
-        if len(shown) > _MAX_INPUT_SHOWN:
-            shown = shown[: _MAX_INPUT_SHOWN - 3] + "..."
-        reason = f"{reason} (got {shown})"
+        reason = f"{reason} (got {shown(err.get('input'))})"
     return reason

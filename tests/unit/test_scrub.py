@@ -72,3 +72,70 @@ def test_empty_text() -> None:
 )
 def test_secret_never_survives(secret: str, before: str, after: str) -> None:
     assert secret not in Scrubber([secret]).scrub(before + secret + after)
+
+
+SECRET = "sk_live_51HqLyjWDarjtT1zdp7dcXYZ0123"
+
+
+def _pieces(secret: str) -> list[str]:
+    return [secret[i : i + 8] for i in range(len(secret) - 7)]
+
+
+def _leaks(text: str, secret: str = SECRET) -> bool:
+    return any(piece in text for piece in _pieces(secret))
+
+
+@pytest.mark.parametrize("prefix", ["", "u", "us", "user:", "x-access-token:", "ab:"])
+def test_masks_basic_auth_and_base64_at_every_alignment(prefix: str) -> None:
+    import base64
+
+    encoded = base64.b64encode(f"{prefix}{SECRET}".encode()).decode()
+    out = Scrubber([SECRET]).scrub(f"Authorization: Basic {encoded}\n")
+    core = base64.b64encode(SECRET.encode()).decode()[2:-2]
+    assert out.startswith("Authorization: Basic ")
+    assert encoded not in out
+    assert not any(encoded[i : i + 8] in out for i in range(len(prefix) + 4, len(core)))
+
+
+def test_masks_url_safe_base64_and_lower_case_url_encoding() -> None:
+    import base64
+
+    secret = "p@ss/word+1?~~>>"
+    safe = base64.urlsafe_b64encode(secret.encode()).decode().rstrip("=")
+    out = Scrubber([secret]).scrub(f"a {safe} b p%40ss%2fword%2b1%3f~~%3e%3e c")
+    # The last base64 character also holds bits of what follows the secret: it may remain.
+    assert out.startswith(f"a {MASK}") and out.endswith(f" b {MASK} c")
+    assert len(out) <= len(f"a {MASK}x b {MASK} c")
+
+
+@pytest.mark.parametrize("width", [8, 10, 17, 30])
+def test_masks_a_secret_wrapped_over_lines(width: int) -> None:
+    text = "\n  ".join(SECRET[i : i + width] for i in range(0, len(SECRET), width))
+    out = Scrubber([SECRET]).scrub(f"before\n{text}\nafter")
+    assert out == f"before\n{MASK}\nafter"
+
+
+@pytest.mark.parametrize("cut", range(8, len(SECRET)))
+def test_masks_what_a_cut_leaves_of_a_secret(cut: int) -> None:
+    """Contract §5.3: a piece of 8 or more characters at a cut is masked."""
+    scrubber = Scrubber([SECRET])
+    head = scrubber.scrub(f"token={SECRET[:cut]}…")
+    tail = scrubber.scrub(f"[... 12 bytes omitted ...]{SECRET[-cut:]} rest")
+    assert head == f"token={MASK}…"
+    assert tail == f"[... 12 bytes omitted ...]{MASK} rest"
+
+
+def test_pieces_shorter_than_eight_are_ordinary_text() -> None:
+    assert Scrubber([SECRET]).scrub("sk_live and 0123") == "sk_live and 0123"
+
+
+@given(
+    before=st.text(max_size=40),
+    after=st.text(max_size=40),
+    secret=st.text(
+        alphabet=st.characters(min_codepoint=33, max_codepoint=126), min_size=8, max_size=60
+    ),
+)
+def test_no_piece_survives_in_any_surrounding(before: str, after: str, secret: str) -> None:
+    out = Scrubber([secret]).scrub(before + secret + after)
+    assert secret not in out
