@@ -588,6 +588,24 @@ class FakeGitHub:
             self.state.add_comment(full_name, number, body, user=user, user_type=user_type)["id"]
         )
 
+    def add_check_run(
+        self,
+        full_name: str,
+        *,
+        head_sha: str,
+        name: str,
+        conclusion: str = "success",
+        app_id: str | None = None,
+    ) -> int:
+        """A completed check run, as if created by this App or (`app_id`) by another one."""
+        self._ensure_repo(full_name)
+        body = {"name": name, "head_sha": head_sha, "status": "completed", "conclusion": conclusion}
+        run = self.state.create_check_run(full_name, body)
+        if app_id is not None:
+            with self.state.lock:
+                self.state.check_runs[run["id"]]["other_app"] = str(app_id)
+        return int(run["id"])
+
     def fail_next(
         self,
         method: str,
@@ -662,7 +680,10 @@ class FakeGitHub:
                 js.pull_ref_json(base, self.state.pull(run["repo"], n), repo)
                 for n in self.state.pulls_with_head(run["repo"], run["head_sha"])
             ]
-        return js.check_run_json(base, self.app_info, run, pulls)
+        app = self.app_info
+        if run.get("other_app"):  # a check run another App created (`add_check_run`)
+            app = js.AppInfo(run["other_app"], f"app-{run['other_app']}[bot]")
+        return js.check_run_json(base, app, run, pulls)
 
     def request_log(self) -> list[dict[str, Any]]:
         """A snapshot of `requests`, safe to read while the server appends."""

@@ -53,6 +53,7 @@ class PublishClient(Protocol):
     def ensure_label(self, name: str, color: str, description: str) -> None: ...
     def add_labels(self, number: int, names: list[str]) -> None: ...
     def remove_label(self, number: int, name: str) -> None: ...
+    def is_pull_request(self, number: int) -> bool: ...
 
 
 @dataclass
@@ -246,6 +247,8 @@ def _pr_comment(
 def _linked_issue(
     client: PublishClient, report: RunReport, number: int, scrubber: Scrubber, result: PublishResult
 ) -> None:
+    if client.is_pull_request(number):
+        return  # `Fixes #N` naming another pull request: not ours to comment on or relabel
     body = scrubber.scrub(render_linked_issue(report))
     client.upsert_comment(number, linked_issue_marker(report.pr_number), body)
     result.linked_issues.append(number)

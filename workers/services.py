@@ -17,6 +17,7 @@ from bot.github.faults import Bound
 from bot.github.memo import RedisMemo
 from bot.github.retrying import Retrier
 from bot.settings import Settings, get_settings
+from bot.state.comment_replies import CommentReplies
 from bot.state.deployment_gates import GateRequests
 from bot.state.env_lock import EnvironmentLock
 from bot.state.history import History
@@ -51,6 +52,9 @@ class Services:
     @cached_property
     def gates(self) -> GateRequests:
         return GateRequests(self.redis)
+
+    def comment_replies(self) -> CommentReplies:
+        return CommentReplies(self.redis)
 
     @cached_property
     def ledger(self) -> RedisLedger:

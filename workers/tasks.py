@@ -103,6 +103,7 @@ def _context(
         runs=services.records,
         launcher=CeleryLauncher(),
         installation_id=installation_id,
+        replies=services.comment_replies,
         details_url=services.details_url,
         app_id=services.settings.github_app_id,
         memo=dict(memo or {}),

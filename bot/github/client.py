@@ -420,6 +420,7 @@ class RepoClient:
                 "external_id": r.get("external_id"),
                 "title": (r.get("output") or {}).get("title") or "",
                 "html_url": r.get("html_url") or "",
+                "app_id": (r.get("app") or {}).get("id"),
             }
             for r in runs
         ]
@@ -472,6 +473,18 @@ class RepoClient:
     def reply(self, number: int, body: str) -> str:
         """Answer a command with a comment on its pull request."""
         return self.comment(number, body)
+
+    def has_comment_with(self, number: int, marker: str) -> bool:
+        """Whether the bot already commented on `number` with `marker` in the body."""
+        return any(
+            (c.get("user") or {}).get("type") == "Bot" and marker in (c.get("body") or "")
+            for c in self._pages(f"/issues/{number}/comments")
+        )
+
+    def is_pull_request(self, number: int) -> bool:
+        """Whether issue `number` is a pull request (GitHub's issue object then has
+        `pull_request`)."""
+        return bool(self._call("GET", f"/issues/{number}").get("pull_request"))
 
     def upsert_comment(self, number: int, marker: str, body: str) -> str:
         """Edit the bot's comment carrying `marker` (only when the body changed), else create.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.core.events import CheckRunEvent
+from bot.core.report.replies import render_reply
 from bot.core.routing import Router
 from bot.handlers import run_requests
 from bot.handlers.context import Context
@@ -28,10 +29,23 @@ def on_run_requested(event: CheckRunEvent, ctx: Context) -> None:
             pr_number=pr_number,
             user=event.sender,
             trigger="button" if event.action == "requested_action" else "rerun",
+            for_commit=event.head_sha,
         ),
     )
-    if answer.reply:
+    if answer.moved_to is not None:
+        _say_not_the_head(event, ctx, pr_number, answer.moved_to)
+    elif answer.reply:
         ctx.github.reply(pr_number, answer.reply)
+
+
+def _say_not_the_head(event: CheckRunEvent, ctx: Context, pr_number: int, head: str) -> None:
+    """Contract §3: a button on an old commit's check run starts nothing, and that check run's
+    output says so (the run would otherwise test code nobody asked about)."""
+    ctx.github.update_check_run(
+        event.check_run_id,
+        title=f"Not started: {event.head_sha[:7]} is no longer the head of #{pr_number}",
+        summary=render_reply("not_the_head", sha=event.head_sha, head=head, number=pr_number),
+    )
 
 
 def _pull_request_of(event: CheckRunEvent, ctx: Context) -> int | None:

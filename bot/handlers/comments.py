@@ -1,11 +1,21 @@
-"""`/golden-path` commands in pull-request comments."""
+"""`/golden-path` commands in pull-request comments.
+
+A comment costs the bot a bounded amount whatever it holds (contract §3): at most
+`MAX_COMMAND_LINES` command lines are handled, the comment gets at most one reaction and one
+reply that answers all of them, and handling it again (a retried task, a redelivery) posts
+nothing twice: the reply is claimed in Redis before it is posted and carries a hidden marker
+with the comment's id, which an attempt that finds the claim taken looks for first.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+from typing import Any
 
 from bot.core import commands, permissions
 from bot.core.events import CommentEvent
+from bot.core.report.markdown import MAX_BODY_CHARS, cut_chars
 from bot.core.report.replies import render_reply
 from bot.core.routing import Router
 from bot.handlers import run_requests
@@ -14,6 +24,13 @@ from bot.handlers.run_requests import Answer, RunRequest
 
 log = logging.getLogger(__name__)
 router = Router()
+
+MAX_COMMAND_LINES = 10
+REPLY_SEPARATOR = "\n\n---\n\n"
+
+
+def reply_marker(comment_id: int) -> str:
+    return f"<!-- golden-path:reply comment={int(comment_id)} -->"
 
 
 @router.register("issue_comment", action="created")
@@ -24,12 +41,48 @@ def on_comment(event: CommentEvent, ctx: Context) -> None:
     parsed = commands.parse(event.body)
     if not parsed:
         return
-    for command in parsed:
+    ctx = dataclasses.replace(ctx, github=_OneReaction(ctx.github, ctx.memo))
+    replies: list[str] = []
+    for command in parsed[:MAX_COMMAND_LINES]:
         answer = _answer(event, command, ctx)
         if answer.reaction:
             ctx.github.react(event.comment_id, answer.reaction)
-        if answer.reply:
-            ctx.github.reply(event.number, answer.reply)
+        if answer.reply and answer.reply not in replies:
+            replies.append(answer.reply)
+    if len(parsed) > MAX_COMMAND_LINES:
+        ignored = len(parsed) - MAX_COMMAND_LINES
+        replies.append(render_reply("ignored", count=ignored, limit=MAX_COMMAND_LINES))
+    if replies:
+        _reply_once(event, ctx, REPLY_SEPARATOR.join(replies))
+
+
+def _reply_once(event: CommentEvent, ctx: Context, body: str) -> None:
+    marker = reply_marker(event.comment_id)
+    first = ctx.replies.claim(event.repo, event.comment_id)
+    if not first and ctx.github.has_comment_with(event.number, marker):
+        log.info("comment %s was already answered", event.comment_id)
+        return
+    ctx.github.reply(event.number, cut_chars(f"{marker}\n{body}", MAX_BODY_CHARS))
+
+
+class _OneReaction:
+    """The handler's client, reacting at most once to a comment: the first reaction decided
+    stays (a comment's 👀 comes before its slower work). Remembered in the task's memo, so a
+    retried attempt does not react again."""
+
+    def __init__(self, github: Any, memo: dict[str, Any]):
+        self._github = github
+        self._memo = memo
+
+    def react(self, comment_id: int, content: str) -> None:
+        key = f"reacted:{comment_id}"
+        if key in self._memo:
+            return
+        self._memo[key] = content
+        self._github.react(comment_id, content)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._github, name)
 
 
 def _answer(event: CommentEvent, command: commands.Command, ctx: Context) -> Answer:

@@ -33,6 +33,8 @@ class GitHub(Protocol):
         self, workflow_run_id: int, environment: str, state: str, comment: str
     ) -> None: ...
 
+    def has_comment_with(self, number: int, marker: str) -> bool: ...
+
 
 class Runs(Protocol):
     """The run-record operations handlers use (satisfied by `bot.state.run_records.RunRecords`)."""
@@ -62,6 +64,12 @@ class Gates(Protocol):
     def mark_answered(self, key: str) -> GateRequest | None: ...
 
 
+class Replies(Protocol):
+    """Which comments were answered (satisfied by `bot.state.comment_replies.CommentReplies`)."""
+
+    def claim(self, repo: str, comment_id: int) -> bool: ...
+
+
 class Launcher(Protocol):
     """Queues runs on the `runs` queue."""
 
@@ -75,6 +83,7 @@ class Context:
     runs: Runs
     launcher: Launcher
     installation_id: int
+    replies: Replies
     details_url: Callable[[str], str | None] = lambda run_id: None
     app_id: str | None = None
     gates: Gates | None = None  # deployment requests; None where no deployment is handled

@@ -61,7 +61,9 @@ def _reuse(event: MergeGroupEvent, ctx: Context, check_name: str) -> None:
         pull = ctx.github.get_pull(number)
         # The newest check run of the name is the one GitHub gates on (an older success does not
         # count once a newer run failed, or is still going).
-        runs = ctx.github.list_check_runs(pull.head_sha, check_name)
+        runs = run_requests.own_check_runs(
+            ctx, ctx.github.list_check_runs(pull.head_sha, check_name)
+        )
         latest = max(runs, key=lambda r: int(r["id"]), default=None)
         ok = latest is not None and (latest.get("status"), latest.get("conclusion")) == (
             "completed",

@@ -69,7 +69,7 @@ def _placeholder(ctx: Context, event: PullRequestEvent, check_name: str) -> None
     A commit that already has the check keeps it: marking a draft ready for review, or reopening,
     must not bury a result (GitHub gates on the newest check run of the name) under a placeholder.
     """
-    if ctx.github.list_check_runs(event.head_sha, check_name):
+    if run_requests.own_check_runs(ctx, ctx.github.list_check_runs(event.head_sha, check_name)):
         return
     output = render_reply("placeholder", number=event.number, is_fork=event.is_fork)
     ctx.github.create_check_run(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from bot.core import permissions
 from bot.core import plan as plan_module
@@ -34,6 +35,7 @@ class Answer:
     reaction: str | None = None  # "eyes" for accepted, "confused" for refused or not understood
     reply: str | None = None
     run_id: str | None = None
+    moved_to: str | None = None  # the head, when the request named an older commit: nothing ran
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,7 @@ class RunRequest:
     trigger: str = "comment"
     check_permission: bool = True
     head_sha: str | None = None  # given for merge groups; pull requests use the live head
+    for_commit: str | None = None  # a check run's commit: the request is for it and no other
     merge_group_ref: str | None = None
     commit_ref: str | None = None  # a commit run outside pull requests (a deployment's)
     lock_wait_limit_seconds: float | None = None
@@ -89,6 +92,8 @@ def request_run(ctx: Context, req: RunRequest) -> Answer:
         if pull.state != "open":
             return Answer("confused", render_reply("closed", number=req.pr_number))
         head_sha = pull.head_sha
+        if req.for_commit is not None and req.for_commit != head_sha:
+            return Answer(None, None, moved_to=head_sha)
         if earlier.get("head_sha") and earlier["head_sha"] != head_sha:
             # Accepted for a commit that is no longer the head: never run the newer one instead.
             log.info("request for %s at %s is stale: head moved", _target(req), earlier["head_sha"])
@@ -240,6 +245,14 @@ def conclude_check(ctx: Context, record: RunRecord, conclusion: Conclusion, reas
         title=output.title,
         summary=output.summary,
     )
+
+
+def own_check_runs(ctx: Context, runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Only this App's check runs count: any App (or a workflow) may create one of the same
+    name, and trusting it would let it vouch for a pull request (issue 9)."""
+    if not ctx.app_id:
+        return []
+    return [r for r in runs if str(r.get("app_id")) == str(ctx.app_id)]
 
 
 def link_to(ctx: Context, record: RunRecord) -> str | None:

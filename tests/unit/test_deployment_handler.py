@@ -15,6 +15,7 @@ from bot.core.deployment_gate import Answer, GateRequest
 from bot.core.run_model import RunRecord, RunState
 from bot.handlers import deployments
 from bot.handlers.context import Context
+from bot.state.comment_replies import CommentReplies
 from bot.state.deployment_gates import GateRequests
 from bot.state.run_records import RunRecords
 
@@ -110,6 +111,7 @@ def setup(client: redis.Redis, github: MemoryGitHub) -> tuple[Context, GateReque
         runs=RunRecords(client),
         launcher=MemoryLauncher(),
         installation_id=7,
+        replies=CommentReplies(client),
         app_id="1",
         gates=GateRequests(client),
         details_url=lambda run_id: f"https://bot.example/runs/{run_id}",

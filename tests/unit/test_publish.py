@@ -21,8 +21,11 @@ SECRET = "hunter2-staging-key"
 class Recorder:
     """Implements the RepoClient methods publishing uses; records every call; keeps state."""
 
-    def __init__(self, open_issues: dict[str, IssueRef] | None = None) -> None:
+    def __init__(
+        self, open_issues: dict[str, IssueRef] | None = None, pulls: frozenset[int] = frozenset()
+    ) -> None:
         self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.pulls = pulls  # numbers that are pull requests, not issues
         self.comments: dict[tuple[int, str], str] = {}  # (number, marker) -> body
         self.open_issues = dict(open_issues or {})  # marker -> issue
         self.labels: dict[int, set[str]] = {}
@@ -69,6 +72,10 @@ class Recorder:
     def remove_label(self, number: int, name: str) -> None:
         self._record("remove_label", number=number, name=name)
         self.labels.setdefault(number, set()).discard(name)
+
+    def is_pull_request(self, number: int) -> bool:
+        self._record("is_pull_request", number=number)
+        return number in self.pulls
 
 
 def _plan(five_whys: str = "issue") -> Plan:
@@ -220,3 +227,12 @@ def test_in_progress_report_publishes_only_the_check_run() -> None:
     client = Recorder()
     _publish(client, fixture_report(None))
     assert [n for n, _ in client.calls] == ["update_check_run"]
+
+
+def test_fixes_naming_another_pull_request_does_not_touch_it() -> None:
+    """Issue 9: `Fixes #N` naming another pull request relabelled it."""
+    client = Recorder(pulls=frozenset({6}))
+    result = _publish(client)
+    assert result.linked_issues == [5]
+    assert client.labels == {5: {"golden-path:failing"}}
+    assert not [c for c in client.calls if c[1].get("number") == 6 and c[0] != "is_pull_request"]

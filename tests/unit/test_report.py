@@ -178,6 +178,8 @@ REPLIES = {
     "cancelled": {"record": _Record(), "user": "octocat"},
     "placeholder": {"number": 42, "is_fork": True},
     "merge_group": {"passed": [41], "missing": [42], "head_ref": "x", "unknown_ref": False},
+    "not_the_head": {"sha": "b" * 40, "head": "a" * 40, "number": 42},
+    "ignored": {"count": 4290, "limit": 10},
 }
 
 

@@ -56,6 +56,8 @@ REPLY_KINDS = (
     "cancelled",
     "placeholder",
     "merge_group",
+    "not_the_head",
+    "ignored",
 )
 
 
@@ -65,7 +67,8 @@ def render_reply(kind: str, **context: Any) -> str:
     Context by kind: help(reason), refused(user, permission, command), already_running(record,
     link), status(record, link), unknown_phases(unknown, known), plan_error(problems),
     closed(number), nothing_to_cancel(record), cancelled(record, user), placeholder(number,
-    is_fork), merge_group(passed, missing, head_ref, unknown_ref).
+    is_fork), merge_group(passed, missing, head_ref, unknown_ref), not_the_head(sha, head, number),
+    ignored(count, limit).
     """
     if kind not in REPLY_KINDS:
         raise ValueError(f"unknown reply kind {kind!r}")
