@@ -483,8 +483,14 @@ class RepoClient:
 
     def is_pull_request(self, number: int) -> bool:
         """Whether issue `number` is a pull request (GitHub's issue object then has
-        `pull_request`)."""
-        return bool(self._call("GET", f"/issues/{number}").get("pull_request"))
+        `pull_request`). A number never changes kind, so the memo keeps the answer."""
+        key = f"kind:{self.full_name}:{number}"
+        known = self._memo.get(key)
+        if known:
+            return known == "pull"
+        pull = bool(self._call("GET", f"/issues/{number}").get("pull_request"))
+        self._memo.put(key, "pull" if pull else "issue")
+        return pull
 
     def upsert_comment(self, number: int, marker: str, body: str) -> str:
         """Edit the bot's comment carrying `marker` (only when the body changed), else create.

@@ -176,6 +176,7 @@ def test_check_runs(fake: FakeGitHub, client: RepoClient) -> None:
             "external_id": "r1",
             "title": "Failed",
             "html_url": f"{fake.base_url}/{REPO}/runs/{run_id}",
+            "app_id": int(APP_ID),
         }
     ]
     assert client.list_check_runs(HEAD, "Other") == []
