@@ -29,6 +29,7 @@ from bot.core.report.facts import (
 from bot.core.report.five_whys import render_five_whys_issue
 from bot.core.report.pr_comment import render_pr_comment
 from bot.core.results import Conclusion, Outcome, PhaseStatus, PhaseVerdict, RunReport
+from bot.core.scrub import Scrubber
 from workers.engine import executor, sandbox
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -195,6 +196,7 @@ def _execute(
             selected,
             env=executor.build_env(plan, os.environ),
             artifacts=artifacts,
+            scrub=Scrubber(executor.secret_values(plan, os.environ)),
             on_progress=view.update,
             should_stop=stop,
             deadline=time.monotonic() + plan.timeout_minutes * 60,

@@ -4,13 +4,17 @@ nothing posted to GitHub or written to the worker's log holds a secret, a token 
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
+import redis
 
+from bot.state.run_records import RunRecords
 from sandbox.stack import Stack, wait_until
 from workers.engine import sandbox
 
@@ -167,3 +171,52 @@ def _outside_code(markdown: str) -> str:
     """The text of `markdown` outside fenced blocks and inline code spans."""
     without_fences = re.sub(r"(?ms)^(`{3,}|~{3,})[^\n]*\n.*?^\1[ \t]*$", "", markdown)
     return re.sub(r"(`+)(?:(?!\1).)+?\1", "", without_fences)
+
+
+def test_a_failure_reason_is_stored_and_served_scrubbed_and_only_behind_the_signed_link(
+    secret_stack: Stack,
+) -> None:
+    """Issue 9: a setup step's last line reached the summary as `sim\\_key\\_...`; the unscrubbed
+    failure reason was stored in the run record and served on the anonymous `/runs/{id}` page
+    (with the private repository's name) and in `/golden-path status` replies."""
+    stack = secret_stack
+    plan = """
+pass_env: [E2E_OAUTH_SIMULATION_KEY]
+setup:
+  - name: Deploy
+    run: >-
+      echo "$E2E_OAUTH_SIMULATION_KEY" | base64;
+      echo "deploy refused key=$E2E_OAUTH_SIMULATION_KEY"; exit 1
+phases:
+  - id: auth
+    suites: [tests/test_ok.py]
+"""
+    repo = "acme/private-setup"
+    _, sha = stack.add_project(
+        repo, {".github/golden-path.yml": plan, "tests/test_ok.py": "def test_ok():\n    pass\n"}
+    )
+    fake = stack.github.fake
+    assert stack.comment(repo, 1, "/golden-path run").status_code == 202
+    [check] = wait_until(
+        lambda: [r for r in fake.check_runs(repo, sha) if r["status"] == "completed"],
+        timeout=60,
+    )
+    assert stack.comment(repo, 1, "/golden-path status").status_code == 202
+    wait_until(lambda: any("failure" in c["body"] for c in fake.comments(repo, 1)), timeout=30)
+
+    records = RunRecords(redis.Redis.from_url(stack.redis.url))
+    record = records.latest_for_pr(repo, 1)
+    assert record is not None and record.reason and "key=***" in record.reason
+    link = check["details_url"]
+    assert link and link.startswith(f"{stack.web_url}/runs/{record.run_id}?token=")
+    page = httpx.get(link, timeout=10)
+    assert page.status_code == 200 and "key=***" in page.text
+    anonymous = httpx.get(f"{stack.web_url}/runs/{record.run_id}", timeout=10)
+    assert anonymous.status_code == 404 and repo not in anonymous.text
+
+    encoded = base64.b64encode(PASS_ENV_VALUE.encode()).decode()
+    shown = [record.model_dump_json(), page.text, json.dumps(fake.request_log(), default=str)]
+    for text in shown:
+        for secret in (PASS_ENV_VALUE, encoded[:-4]):
+            pieces = {secret[i : i + 8] for i in range(len(secret) - 7)}
+            assert not [p for p in pieces if p in text.replace("\\", "")], secret

@@ -14,6 +14,7 @@ import pytest
 
 from bot.core import plan as plan_mod
 from bot.core.results import Conclusion, PhaseStatus, RunReport
+from bot.core.scrub import Scrubber
 from workers.engine import executor
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "staging-demo"
@@ -37,6 +38,7 @@ def run_example(root: Path, worker_env: dict[str, str]) -> RunReport:
         plan.phase_ids,
         env=executor.build_env(plan, worker_env),
         artifacts=root.parent / f"{root.name}-artifacts",
+        scrub=Scrubber(executor.secret_values(plan, worker_env)),
         deadline=time.monotonic() + 60,
     )
 

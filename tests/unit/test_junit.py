@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from bot.core.results import Outcome
+from bot.core.scrub import Scrubber
 from workers.engine import junit
 
 # Recorded from `pytest --junitxml out.xml -o junit_family=xunit1` (trimmed), source lines:
@@ -47,7 +48,7 @@ E   SyntaxError: invalid syntax</error></testcase></testsuite></testsuites>"""
 
 
 def by_id() -> dict[str, junit.TestResult]:
-    return {t.node_id: t for t in junit.parse(REPORT).tests}
+    return {t.node_id: t for t in junit.parse(REPORT, scrub=str).tests}
 
 
 def test_node_ids_use_file_and_classes() -> None:
@@ -88,7 +89,7 @@ def test_failure_keeps_the_traceback() -> None:
 
 
 def test_collection_error_is_told_apart() -> None:
-    summary = junit.parse(COLLECTION)
+    summary = junit.parse(COLLECTION, scrub=str)
     assert summary.tests == ()
     [error] = summary.collection_errors
     assert error.outcome is Outcome.ERROR
@@ -104,7 +105,7 @@ def test_traceback_and_message_are_bounded() -> None:
         '<testsuite><testcase classname="t" name="x" file="t.py" line="0">'
         f'<failure message="{"m" * 5000}">{body}</failure></testcase></testsuite>'
     )
-    [result] = junit.parse(xml).tests
+    [result] = junit.parse(xml, scrub=str).tests
     assert len(result.message) <= junit.MAX_MESSAGE_CHARS
     lines = result.traceback.splitlines()
     assert lines[0] == "..." and lines[-1] == "line 499"
@@ -122,7 +123,7 @@ def test_traceback_and_message_are_bounded() -> None:
 )
 def test_unsafe_or_broken_xml_is_refused(xml: str) -> None:
     with pytest.raises(junit.JunitError):
-        junit.parse(xml)
+        junit.parse(xml, scrub=str)
 
 
 @pytest.mark.parametrize(
@@ -147,3 +148,28 @@ def test_unsafe_or_broken_xml_is_refused(xml: str) -> None:
 )
 def test_node_id(classname: str, name: str, file: str | None, expected: str) -> None:
     assert junit.node_id(classname, name, file) == expected
+
+
+SECRET = "sk_live_51HqLyjWDarjtT1zdp7dcXYZ0123"  # 35 characters, as in issue 9
+
+
+@pytest.mark.parametrize("offset", [0, 265, 281, 290, 299, 300, 310])
+def test_message_cut_at_its_limit_keeps_no_piece_of_a_secret(offset: int) -> None:
+    """Issue 9: the message cut at 300 characters posted the first 19 of 35 characters."""
+    message = "x" * offset + SECRET + " rest"
+    xml = (
+        '<testsuite><testcase classname="t" name="x" file="t.py" line="0">'
+        f'<failure message="{message}">E   {message}</failure></testcase></testsuite>'
+    )
+    [result] = junit.parse(xml, scrub=Scrubber([SECRET])).tests
+    for text in (result.message, result.traceback):
+        assert not any(SECRET[i : i + 8] in text for i in range(len(SECRET) - 7))
+
+
+def test_test_names_are_scrubbed_too() -> None:
+    xml = (
+        f'<testsuite><testcase classname="t" name="test_x[{SECRET}]" file="t.py" line="0">'
+        "</testcase></testsuite>"
+    )
+    [result] = junit.parse(xml, scrub=Scrubber([SECRET])).tests
+    assert SECRET not in result.node_id and "***" in result.node_id

@@ -13,6 +13,7 @@ import pytest
 
 from bot.core import plan as plan_mod
 from bot.core.results import Conclusion, PhaseStatus, RunReport
+from bot.core.scrub import Scrubber
 from workers.engine import executor, processes
 
 SUITES = {
@@ -75,6 +76,7 @@ def execute(
         selected or plan.phase_ids,
         env=env,
         artifacts=root / "artifacts",
+        scrub=kw.pop("scrub", str),
         **kw,
     )
 
@@ -383,3 +385,50 @@ def test_process_group_is_killed_with_its_children(tmp_path: Path) -> None:
         not Path(f"/proc/{child}").exists()
         or "Z" in Path(f"/proc/{child}/stat").read_text().split()[2]
     )
+
+
+LEAKED = "sk_live_51HqLyjWDarjtT1zdp7dcXYZ0123"
+
+
+def test_setup_output_is_scrubbed_before_its_last_line_is_cut(tmp_path: Path) -> None:
+    """Issue 9: a setup step's last output line reached the summary as `sk\\_live\\_51Hq...`."""
+    root = write_checkout(tmp_path)
+    head = (
+        'setup:\n  - {name: Deploy, run: \'echo "$KEY" | base64; '
+        'printf "%0190d key=%s\\n" 0 "$KEY"; exit 1\'}\n'
+    )
+    plan = make_plan("- {id: one, suites: [tests/test_pass.py]}\n", head=head)
+    env = {**executor.build_env(plan, {"PATH": "/usr/bin:/bin"}), "KEY": LEAKED}
+    report = execute(root, plan, env=env, scrub=Scrubber([LEAKED]))
+    step = report.setup[0]
+    for text in (step.reason, step.output_tail, report.problem or ""):
+        assert not any(LEAKED[i : i + 8] in text for i in range(len(LEAKED) - 7)), text
+    assert step.reason.endswith("key=***")
+
+
+@pytest.mark.parametrize(
+    ("plant", "said"),
+    [
+        ("os.symlink('/dev/zero', path)", "is a symbolic link"),
+        ("open(path, 'wb').truncate(21 * 1024 * 1024)", "over the limit"),
+    ],
+)
+def test_a_planted_junit_report_is_refused_with_a_reason(
+    tmp_path: Path, plant: str, said: str
+) -> None:
+    """Issue 9: JUnit files were read whole (80 MiB cost +120 MiB); one could be a symlink."""
+    root = write_checkout(tmp_path)
+    (root / "tests/test_plant.py").write_text("def test_plant():\n    assert True\n")
+    (root / "conftest.py").write_text(  # runs after pytest has written its report
+        "import os\n\n"
+        "def pytest_unconfigure(config):\n"
+        "    path = config.option.xmlpath\n"
+        "    if os.path.exists(path):\n"
+        "        os.unlink(path)\n"
+        f"    {plant}\n"
+    )
+    plan = make_plan("- {id: one, suites: [tests/test_plant.py]}\n")
+    report = execute(root, plan)
+    [reason] = report.phases[0].reasons
+    assert "the JUnit report was not read" in reason and said in reason
+    assert report.phases[0].status is PhaseStatus.FAILED

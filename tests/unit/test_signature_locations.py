@@ -81,7 +81,7 @@ def test_location_prefers_the_deepest_own_frame_outside_the_test() -> None:
 
 
 def corpus() -> tuple[list[TestResult], dict[str, str]]:
-    found = stream.parse((CORPUS / "results.jsonl").read_text())
+    found = stream.parse((CORPUS / "results.jsonl").read_text(), scrub=str)
     truth = json.loads((CORPUS / "truth.json").read_text())
     cause_of = {test: bug for bug, tests in truth.items() for test in tests}
     return [t for t in found.tests if t.is_failure], cause_of

@@ -35,6 +35,7 @@ OUTPUT_DIR = "output"  # in the artifacts folder: the only place but the checkou
 
 Progress = Callable[[RunReport], None]
 StopCheck = Callable[[], str | None]
+Scrub = Callable[[str], str]
 # (checkout, output folder, python) -> the launcher of every step, for the whole run
 Isolation = Callable[[Path, Path, str], AbstractContextManager[processes.Launcher]]
 unsandboxed: Isolation = processes.unsandboxed
@@ -79,6 +80,7 @@ class _Execution:
     should_stop: StopCheck
     deadline: float | None
     fields: dict[str, Any]
+    scrub: Scrub
     launcher: processes.Launcher | None = None
     pytest_env: dict[str, str] = dataclasses.field(default_factory=dict)  # env + the plugin
     started: float = dataclasses.field(default_factory=time.monotonic)
@@ -113,6 +115,7 @@ def execute(
     *,
     env: Mapping[str, str],
     artifacts: Path,
+    scrub: Scrub,
     on_progress: Progress = lambda r: None,
     should_stop: StopCheck = lambda: None,
     deadline: float | None = None,
@@ -122,7 +125,9 @@ def execute(
     """Run setup, then the selected phases in plan order; return the finished report.
 
     Every step runs through `isolation`, entered once for the whole run: with the sandbox, what a
-    step leaves running is there for the next step, and gone when the run ends."""
+    step leaves running is there for the next step, and gone when the run ends. `scrub` masks the
+    run's secrets in every text read from a process or a report, before anything cuts or stores
+    it (contract §5.3)."""
     # Absolute: pytest runs in the checkout and writes --junitxml relative to it, while this
     # process reads it relative to its own directory.
     checkout, artifacts = checkout.resolve(), artifacts.resolve()
@@ -140,6 +145,7 @@ def execute(
         should_stop=should_stop,
         deadline=deadline,
         fields=_report_fields(report_fields),
+        scrub=scrub,
     )
     # installed before any code of the run's runs: the worker never writes there again
     run.pytest_env = plugin_env(run.env, output)
@@ -236,6 +242,7 @@ def _setup_step(run: _Execution, index: int, step: SetupStep) -> StepResult:
         should_stop=run.should_stop,
         launcher=run.launcher,
     )
+    outcome = scrub_outcome(outcome, run.scrub)
     reason = ""
     if outcome.stopped_reason:
         run.cancelled, run.problem = True, outcome.stopped_reason
@@ -249,7 +256,7 @@ def _setup_step(run: _Execution, index: int, step: SetupStep) -> StepResult:
     elif outcome.start_error:
         reason = f"could not start: {outcome.start_error}"
     elif outcome.exit_code != 0:
-        reason = f"exit code {outcome.exit_code}{_last_line(outcome.output_tail)}"
+        reason = f"exit code {outcome.exit_code}{last_line(outcome.output_tail)}"
     return StepResult(
         name=step.name,
         ok=outcome.ok,
@@ -260,7 +267,16 @@ def _setup_step(run: _Execution, index: int, step: SetupStep) -> StepResult:
     )
 
 
-def _last_line(output: str) -> str:
+def scrub_outcome(outcome: processes.ProcessOutcome, scrub: Scrub) -> processes.ProcessOutcome:
+    """The outcome with its output tail and start error scrubbed, as they are read."""
+    return dataclasses.replace(
+        outcome,
+        output_tail=scrub(outcome.output_tail),
+        start_error=scrub(outcome.start_error) if outcome.start_error else outcome.start_error,
+    )
+
+
+def last_line(output: str) -> str:
     lines = [ln.strip() for ln in output.splitlines() if ln.strip()]
     return f": {lines[-1][:200]}" if lines else ""
 
@@ -287,7 +303,7 @@ def _run_phase(run: _Execution, phase: Phase, python: str) -> PhaseVerdict:
     if outcome.stopped_reason:
         run.cancelled, run.problem = True, outcome.stopped_reason
         return _placeholder(phase, PhaseStatus.NOT_RUN, f"stopped: {outcome.stopped_reason}")
-    found = session.read_session(outcome, files, checkout=run.checkout)
+    found = session.read_session(outcome, files, checkout=run.checkout, scrub=run.scrub)
     if phase.retries and not outcome.timed_out:
         tests = retries.retry_failures(
             found.tests,
@@ -312,7 +328,7 @@ def _run_phase(run: _Execution, phase: Phase, python: str) -> PhaseVerdict:
 def _pytest(
     run: _Execution, python: str, suites: Sequence[str], files: session.PhaseFiles, seconds: float
 ) -> processes.ProcessOutcome:
-    return processes.supervise(
+    outcome = processes.supervise(
         pytest_argv(python, suites, files.junit, files.stream),
         cwd=run.checkout,
         env=run.pytest_env,
@@ -321,6 +337,7 @@ def _pytest(
         should_stop=run.should_stop,
         launcher=run.launcher,
     )
+    return scrub_outcome(outcome, run.scrub)
 
 
 def _rerun(run: _Execution, phase: Phase, python: str, node_id: str, seconds: float) -> TestResult:
@@ -330,7 +347,7 @@ def _rerun(run: _Execution, phase: Phase, python: str, node_id: str, seconds: fl
     outcome = _pytest(run, python, [node_id], files, seconds)
     if outcome.stopped_reason:
         run.cancelled, run.problem = True, outcome.stopped_reason
-    found = session.read_session(outcome, files, checkout=run.checkout)
+    found = session.read_session(outcome, files, checkout=run.checkout, scrub=run.scrub)
     same = [t for t in found.tests if t.node_id == node_id]
     if same:
         return same[0]

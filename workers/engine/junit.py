@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.core.results import Outcome, TestResult
@@ -30,8 +31,15 @@ class JunitSummary:
     collection_errors: tuple[TestResult, ...] = ()
 
 
-def parse(text: str) -> JunitSummary:
-    """Read a JUnit report; raise `JunitError` when it is unsafe or not XML."""
+Scrub = Callable[[str], str]
+
+
+def parse(text: str, *, scrub: Scrub) -> JunitSummary:
+    """Read a JUnit report; raise `JunitError` when it is unsafe or not XML.
+
+    Every string taken from the report passes through `scrub` as it is read, before the
+    message is cut to its first line and `MAX_MESSAGE_CHARS`, or the traceback to its tail
+    (contract §5.3): a cut can then never leave part of a secret behind."""
     if _UNSAFE.search(text):
         raise JunitError("JUnit report contains a DOCTYPE or ENTITY declaration")
     try:
@@ -43,7 +51,7 @@ def parse(text: str) -> JunitSummary:
     for case in root.iter("testcase"):
         if not case.get("name") and not case.get("classname"):
             continue  # pytest.exit() leaves an empty <testcase/>
-        result = _result(case)
+        result = _result(case, scrub)
         (collection if _is_collection_error(case) else tests).append(result)
     return JunitSummary(tuple(tests), tuple(collection))
 
@@ -55,17 +63,19 @@ def _is_collection_error(case: ET.Element) -> bool:
     return error.get("message") == COLLECTION_FAILURE or not case.get("classname")
 
 
-def _result(case: ET.Element) -> TestResult:
+def _result(case: ET.Element, scrub: Scrub) -> TestResult:
     outcome, detail = _outcome(case)
-    file = case.get("file") or None
-    traceback = excerpt(detail.text or "") if detail is not None else ""
+    file = scrub(case.get("file") or "") or None
+    raw_text = scrub(detail.text or "") if detail is not None else ""
+    traceback = excerpt(raw_text)
+    message = scrub(detail.get("message") or "") if detail is not None else ""
     return TestResult(
-        node_id=node_id(case.get("classname", ""), case.get("name", ""), file),
+        node_id=node_id(scrub(case.get("classname", "")), scrub(case.get("name", "")), file),
         outcome=outcome,
         duration=_seconds(case.get("time")),
         file=file,
         line=_line(case, file, traceback),
-        message=_message(detail) if detail is not None else "",
+        message=_message(message, raw_text) if detail is not None else "",
         traceback=traceback,
     )
 
@@ -121,15 +131,15 @@ def _line(case: ET.Element, file: str | None, traceback: str) -> int | None:
     return int(raw) + 1 if raw and raw.isdigit() else None
 
 
-def _message(detail: ET.Element) -> str:
-    message = detail.get("message") or ""
+def _message(message: str, text: str) -> str:
+    """The first line of the message (or of pytest's `E` lines), cut; both already scrubbed."""
     if message == COLLECTION_FAILURE:
-        e_lines = [ln[1:].strip() for ln in (detail.text or "").splitlines() if ln.startswith("E ")]
+        e_lines = [ln[1:].strip() for ln in text.splitlines() if ln.startswith("E ")]
         message = e_lines[-1] if e_lines else message
     elif _SETUP_PREFIX.match(message) or not message.strip():
         # "failed on setup with "file ..., line 10": the first `E ` line says more.
         e_line = next(
-            (ln[1:].strip() for ln in (detail.text or "").splitlines() if ln.startswith("E ")),
+            (ln[1:].strip() for ln in text.splitlines() if ln.startswith("E ")),
             None,
         )
         message = e_line or _SETUP_PREFIX.sub("", message).strip('"')

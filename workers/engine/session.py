@@ -8,6 +8,7 @@ import contextlib
 import errno
 import os
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from workers.engine import abnormal, junit, processes, stream, verdict
 from workers.engine.processes import ProcessOutcome
 
 JUNIT_MAX_BYTES = 64 * 1024 * 1024
+Scrub = Callable[[str], str]
 
 
 @dataclass(frozen=True)
@@ -52,12 +54,16 @@ class Session:
     output: str
 
 
-def read_session(outcome: ProcessOutcome, files: PhaseFiles, *, checkout: Path) -> Session:
-    """The results of one pytest process, with the running test and the reason it ended early."""
-    found = _read_stream(files.stream)
+def read_session(
+    outcome: ProcessOutcome, files: PhaseFiles, *, checkout: Path, scrub: Scrub
+) -> Session:
+    """The results of one pytest process, with the running test and the reason it ended early.
+
+    `outcome` comes scrubbed; what the reports hold is scrubbed as they are parsed."""
+    found = _read_stream(files.stream, scrub)
     conftest = abnormal.conftest_errors(outcome.output_tail, str(checkout))
     if found is None:
-        return _from_junit(outcome, files, conftest)
+        return _from_junit(outcome, files, conftest, scrub)
     tests, counts = list(found.tests), dict(found.counts)
     counts["errors"] += len(conftest)
     ended_early = not found.finished and not outcome.start_error
@@ -96,9 +102,9 @@ def read_session(outcome: ProcessOutcome, files: PhaseFiles, *, checkout: Path) 
 
 
 def _from_junit(
-    outcome: ProcessOutcome, files: PhaseFiles, conftest: tuple[TestResult, ...]
+    outcome: ProcessOutcome, files: PhaseFiles, conftest: tuple[TestResult, ...], scrub: Scrub
 ) -> Session:
-    summary, report_problem = _read_junit(files.junit)
+    summary, report_problem = _read_junit(files.junit, scrub)
     collection = (*summary.collection_errors, *conftest)
     problem = None
     if outcome.start_error:
@@ -133,18 +139,18 @@ def judge(
     )
 
 
-def _read_stream(path: Path) -> stream.StreamSummary | None:
+def _read_stream(path: Path, scrub: Scrub) -> stream.StreamSummary | None:
     try:
-        return stream.parse(_read_tests_file(path, stream.MAX_STREAM_BYTES))
+        return stream.parse(_read_tests_file(path, stream.MAX_STREAM_BYTES), scrub=scrub)
     except FileNotFoundError:
         return None
     except OSError:  # not a plain file of the tests' own: as if there were none
         return None
 
 
-def _read_junit(path: Path) -> tuple[junit.JunitSummary, str | None]:
+def _read_junit(path: Path, scrub: Scrub) -> tuple[junit.JunitSummary, str | None]:
     try:
-        return junit.parse(_read_tests_file(path, JUNIT_MAX_BYTES)), None
+        return junit.parse(_read_tests_file(path, JUNIT_MAX_BYTES), scrub=scrub), None
     except FileNotFoundError:
         return junit.JunitSummary(()), "pytest wrote no JUnit report"
     except OSError as error:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,8 +52,11 @@ class _Test:
     reports: list[dict[str, Any]] = field(default_factory=list)
 
 
-def parse(text: str) -> StreamSummary:
-    """Read a stream; a missing end (`finish`) means the process was killed or crashed."""
+def parse(text: str, *, scrub: Callable[[str], str]) -> StreamSummary:
+    """Read a stream; a missing end (`finish`) means the process was killed or crashed.
+
+    Every string of every event passes through `scrub` as it is decoded, before any message is
+    cut or any traceback excerpted (contract §5.3)."""
     tests: dict[str, _Test] = {}
     collection: list[TestResult] = []
     counts: Counter[str] = Counter()
@@ -61,7 +65,7 @@ def parse(text: str) -> StreamSummary:
     finish: int | None = None
     finished = False
     last_output = ""
-    for event in _events(text[-MAX_STREAM_BYTES:]):
+    for event in _events(text[-MAX_STREAM_BYTES:], scrub):
         kind, node_id = event.get("e"), _str(event.get("id"))
         if kind == "start":
             started.append(node_id)
@@ -94,7 +98,7 @@ def parse(text: str) -> StreamSummary:
     )
 
 
-def _events(text: str) -> list[dict[str, Any]]:
+def _events(text: str, scrub: Callable[[str], str]) -> list[dict[str, Any]]:
     events = []
     for line in text.splitlines():
         try:
@@ -102,8 +106,19 @@ def _events(text: str) -> list[dict[str, Any]]:
         except ValueError:
             continue  # a line cut by a kill, or garbage
         if isinstance(event, dict):
-            events.append(event)
+            events.append(_scrubbed(event, scrub))
     return events
+
+
+def _scrubbed(value: Any, scrub: Callable[[str], str]) -> Any:
+    """`value` with every string in it (keys aside) scrubbed."""
+    if isinstance(value, str):
+        return scrub(value)
+    if isinstance(value, dict):
+        return {k: _scrubbed(v, scrub) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_scrubbed(v, scrub) for v in value]
+    return value
 
 
 def _result(test: _Test) -> TestResult:

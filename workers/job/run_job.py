@@ -28,7 +28,7 @@ from bot.handlers.context import Gates
 from bot.state.run_records import RecordNotFound, RunRecord, RunRecords
 from bot.telemetry import trace
 from workers import disk, publish, recall
-from workers.engine import executor
+from workers.engine import executor, plan_file
 from workers.job import summary, tracking_issue
 from workers.job.redis_grace import RedisGrace
 from workers.job.tracking_issue import States as TrackingStore
@@ -191,7 +191,7 @@ class _Job:
             lambda: self.services.records.finish(
                 self.record.run_id,
                 final.conclusion.value if final.conclusion else Conclusion.FAILURE.value,
-                final.problem,
+                self.scrubber.scrub(final.problem) if final.problem else final.problem,
                 verdicts=verdicts,
                 mrr_at_risk=final.mrr_at_risk,
                 title=self.scrubber.scrub(facts.title(final)),
@@ -234,6 +234,7 @@ class _Job:
             selected,
             env=executor.build_env(plan, self.services.worker_env),
             artifacts=self.artifacts,
+            scrub=self.scrubber,
             on_progress=self._phase_progress,
             should_stop=self._should_stop,
             deadline=deadline,
@@ -407,24 +408,21 @@ class _Job:
         return pull.head_clone_url
 
     def _read_plan(self) -> plan_module.Plan:
-        path = self.checkout_dir / plan_module.PLAN_PATH
-        if not path.is_file():
-            raise _Stop(
-                Conclusion.FAILURE,
-                f"There is no `{plan_module.PLAN_PATH}` at {self.record.head_sha[:7]}.",
-                (f"{plan_module.PLAN_PATH}: (file): not found at this commit",),
-            )
+        """The checkout's plan, read as untrusted (no symlinks, 64 KiB: `plan_file`)."""
         try:
-            plan = plan_module.parse(path.read_text(errors="replace"), plan_module.PLAN_PATH)
+            plan = plan_file.read_plan(self.checkout_dir)
             refused = pass_env_problems(plan, self.services.secrets_allowed, self.record.repo)
             if refused:  # the operator's allow-list is the only source of pass_env values
                 raise plan_module.PlanError(refused)
         except plan_module.PlanError as error:
-            raise _Stop(
-                Conclusion.FAILURE,
-                f"`{plan_module.PLAN_PATH}` is invalid.",
-                tuple(str(p) for p in error.problems),
-            ) from None
+            missing = [p for p in error.problems if p.reason == plan_file.NOT_FOUND]
+            reason = (
+                f"There is no `{plan_module.PLAN_PATH}` at {self.record.head_sha[:7]}."
+                if missing
+                else f"`{plan_module.PLAN_PATH}` is invalid."
+            )
+            problems = tuple(self.scrubber.scrub(str(p)) for p in error.problems)
+            raise _Stop(Conclusion.FAILURE, reason, problems) from None
         return plan
 
     def _select(self, plan: plan_module.Plan) -> tuple[str, ...]:
@@ -536,8 +534,8 @@ class _Job:
             check_name=self.record.check_name,
             phases=(),
             conclusion=stop.conclusion,
-            problem=stop.reason,
-            plan_problems=stop.plan_problems,
+            problem=self.scrubber.scrub(stop.reason),
+            plan_problems=tuple(self.scrubber.scrub(p) for p in stop.plan_problems),
             **self._report_fields(),
         )
         try:
