@@ -3,8 +3,10 @@ a test's name, a setup step's output) never reaches anything the bot renders, no
 of 8 or more of its characters, wherever it sits around each length limit that cuts that text.
 
 The text goes the way it goes in a worker: read and scrubbed (`junit.parse`, the executor's
-outcome), judged, clustered, then rendered by every renderer: check output and annotations, PR
-comment, five-whys issue and recurrence, linked issue, `/golden-path status` reply, run page.
+outcome), judged, clustered, kept in the run's record as the run job keeps it, then rendered by
+every renderer: check output and annotations, PR comment, five-whys issue and recurrence, linked
+issue, `/golden-path status` reply, and the run page (HTML, JSON and live events) served by the
+real web app from the record in a real Redis.
 """
 
 from __future__ import annotations
@@ -13,9 +15,13 @@ import html
 import re
 from xml.sax.saxutils import escape, quoteattr
 
+import pytest
+import redis
+from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bot.app import create_app
 from bot.core import plan as plan_mod
 from bot.core.report.check_output import annotations, render_check_output
 from bot.core.report.facts import failure_patterns
@@ -24,10 +30,15 @@ from bot.core.report.linked_issue import render_linked_issue
 from bot.core.report.pr_comment import render_pr_comment
 from bot.core.report.replies import render_reply
 from bot.core.results import Conclusion, RunReport, StepResult
-from bot.core.run_model import RunRecord, RunState
+from bot.core.run_model import RunRecord
 from bot.core.scrub import Scrubber
-from bot.web import run_page
+from bot.settings import Settings
+from bot.state.run_records import RunRecords
+from bot.web import links
 from workers.engine import executor, junit, processes, verdict
+from workers.job import summary
+
+LINK_KEY = "link-key-of-the-property-test"
 
 PLAN = plan_mod.parse("phases:\n  - {id: auth, name: Auth, suites: [tests/test_auth.py]}\n")
 FILLER = "~"  # not in any secret's alphabet, and left alone by every normalisation
@@ -93,6 +104,35 @@ def report_for(text: str, secret: str) -> RunReport:
     )
 
 
+@pytest.fixture(scope="module")
+def web(redis_url: str) -> tuple[TestClient, RunRecords]:
+    settings = Settings(REDIS_URL=redis_url, GOLDEN_PATH_LINK_SECRET=LINK_KEY)
+    return TestClient(create_app(settings)), RunRecords(redis.Redis.from_url(redis_url))
+
+
+def served(report: RunReport, scrub: Scrubber, web: tuple[TestClient, RunRecords]) -> list[str]:
+    """The record as the run job finishes it, and the run page's HTML, JSON and events."""
+    client, records = web
+    record = records.create(
+        RunRecord(installation_id=1, repo=report.repo, pr_number=7, head_sha=report.head_sha)
+    )
+    records.finish(
+        record.run_id,
+        "failure",
+        scrub(report.problem or ""),
+        verdicts=[summary.verdict(p, scrub) for p in report.phases],
+        mrr_at_risk=report.mrr_at_risk,
+    )
+    records.set_fields(record.run_id, patterns=summary.patterns(report, {}, scrub))
+    link = links.run_url("", record.run_id, LINK_KEY)
+    page = client.get(link)
+    as_json = client.get(link, headers={"Accept": "application/json"})
+    assert page.status_code == as_json.status_code == 200
+    stored = records.get(record.run_id)
+    status = render_reply("status", record=stored, link="https://bot.example/runs/r1")
+    return [page.text, as_json.text, stored.model_dump_json(), status]
+
+
 def rendered(report: RunReport) -> list[str]:
     output = render_check_output(report)
     texts = [output.title, output.summary, output.text or ""]
@@ -102,19 +142,11 @@ def rendered(report: RunReport) -> list[str]:
         texts.extend(render_five_whys_issue(pattern, report))
         texts.append(render_five_whys_recurrence(pattern, report))
     texts.append(render_linked_issue(report))
-    record = RunRecord(
-        run_id="r1",
-        installation_id=1,
-        repo=report.repo,
-        pr_number=7,
-        head_sha=report.head_sha,
-        state=RunState.COMPLETED,
-        conclusion="failure",
-        reason=report.problem,
-    )
-    texts.append(render_reply("status", record=record, link="https://bot.example/runs/r1"))
-    texts.append(run_page.render(record))
     return [visible(t) for t in texts]
+
+
+def everything(report: RunReport, scrub: Scrubber, web: tuple[TestClient, RunRecords]) -> str:
+    return "\n".join([*rendered(report), *(visible(t) for t in served(report, scrub, web))])
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -127,24 +159,25 @@ def rendered(report: RunReport) -> list[str]:
     from_end=st.booleans(),
 )
 def test_no_piece_of_a_secret_reaches_any_renderer(
-    secret: str, limit: int, delta: int, from_end: bool
+    web: tuple[TestClient, RunRecords], secret: str, limit: int, delta: int, from_end: bool
 ) -> None:
     text = placed(secret, limit, delta, from_end)
-    baseline = "\n".join(rendered(report_for(text.replace(secret, FILLER * len(secret)), "x")))
-    shown = "\n".join(rendered(report_for(text, secret)))
+    blank = text.replace(secret, FILLER * len(secret))
+    baseline = everything(report_for(blank, "xxxx"), Scrubber(["xxxx"]), web)
+    shown = everything(report_for(text, secret), Scrubber([secret]), web)
     pieces = {secret[i : i + 8] for i in range(len(secret) - 7)}
     leaked = sorted(p for p in pieces if p in shown and p not in baseline)
     assert not leaked, f"{leaked} shown"
 
 
-def test_the_issue_9_secret_at_each_reported_cut() -> None:
+def test_the_issue_9_secret_at_each_reported_cut(web: tuple[TestClient, RunRecords]) -> None:
     """The reproductions of issue 9: the JUnit message cut at 300 (19 of 35 characters shown),
     the five-whys signature row (letters kept, digits turned to <N>), the setup output's last
     line (`sk\\_live\\_51Hq...`)."""
     secret = "sk_live_51HqLyjWDarjtT1zdp7dcXYZ0123"
     cases = (FILLER * 266 + secret, f"auth failed with key {secret}", secret, FILLER * 190 + secret)
     for text in cases:
-        shown = "\n".join(rendered(report_for(text, secret)))
+        shown = everything(report_for(text, secret), Scrubber([secret]), web)
         normalised = re.sub(r"\d", "", secret)
         assert not any(secret[i : i + 8] in shown for i in range(len(secret) - 7))
         assert normalised[:8] not in shown and "sk_live_" not in shown
