@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bot.core import plan as plan_mod  # noqa: E402 - after the path fix, for a plain checkout
+from bot.core.scrub import Scrubber  # noqa: E402
 from workers.engine import executor, sandbox  # noqa: E402
 
 EXAMPLE = ROOT / "examples" / "staging-demo"
@@ -59,6 +60,7 @@ def time_runner(
         plan.phase_ids,
         env=env,
         artifacts=artifacts,
+        scrub=Scrubber(executor.secret_values(plan, env)),
         on_progress=lambda r: None,
         isolation=isolation,
     )

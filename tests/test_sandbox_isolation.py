@@ -89,7 +89,7 @@ checkout, artifacts, mode = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
 plan = plan_mod.parse((checkout / plan_mod.PLAN_PATH).read_text())
 report = runner.execute(
     checkout, plan, plan.phase_ids, env=runner.build_env(plan, os.environ),
-    artifacts=artifacts, isolation=sandbox.isolation(mode),
+    artifacts=artifacts, scrub=str, isolation=sandbox.isolation(mode),
 )
 print(json.dumps({"conclusion": report.conclusion.value, "problem": report.problem}))
 """
@@ -276,6 +276,7 @@ def test_cancel_leaves_no_process_behind_setsid_or_not(tmp_path: Path) -> None:
             plan.phase_ids,
             env=runner.build_env(plan, {"PATH": os.environ["PATH"]}),
             artifacts=tmp_path / "artifacts",
+            scrub=str,
             should_stop=lambda: "cancelled by octocat" if daemons(marker) else None,
             isolation=sandbox.sandboxed,
         )
@@ -293,7 +294,7 @@ from workers.engine import executor as runner
 from workers.engine import sandbox
 plan = plan_mod.parse(sys.argv[2])
 runner.execute(Path(sys.argv[1]), plan, plan.phase_ids, env={"PATH": os.environ["PATH"]},
-               artifacts=Path(sys.argv[1]) / "artifacts", isolation=sandbox.sandboxed)
+               artifacts=Path(sys.argv[1]) / "artifacts", scrub=str, isolation=sandbox.sandboxed)
 """
 
 
@@ -349,6 +350,7 @@ def test_setup_leaves_a_server_running_for_the_tests(tmp_path: Path) -> None:
         plan.phase_ids,
         env=runner.build_env(plan, {"PATH": os.environ["PATH"]}),
         artifacts=tmp_path / "artifacts",
+        scrub=str,
         isolation=sandbox.sandboxed,
     )
     assert report.conclusion is Conclusion.SUCCESS, report

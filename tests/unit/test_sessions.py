@@ -73,7 +73,7 @@ def run_phase(tmp: Path, suite: str, timeout: float = 120) -> PhaseVerdict:
         f"phases:\n  - {{id: p, suites: [{suite}], timeout_minutes: {timeout / 60}}}\n"
     )
     env = executor.build_env(plan, {"PATH": "/usr/bin:/bin", "HOME": str(tmp)})
-    report = executor.execute(tmp, plan, ("p",), env=env, artifacts=tmp / "artifacts")
+    report = executor.execute(tmp, plan, ("p",), env=env, artifacts=tmp / "artifacts", scrub=str)
     return report.phases[0]
 
 
