@@ -54,7 +54,9 @@ def secret_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         workdir=tmp_path_factory.mktemp("secrets"),
         extra_env={
             "E2E_OAUTH_SIMULATION_KEY": PASS_ENV_VALUE,
-            "GOLDEN_PATH_SECRETS": "acme/secrets:E2E_OAUTH_SIMULATION_KEY",
+            "GOLDEN_PATH_SECRETS": (
+                "acme/secrets:E2E_OAUTH_SIMULATION_KEY,acme/private-setup:E2E_OAUTH_SIMULATION_KEY"
+            ),
             "AWS_SECRET_ACCESS_KEY": AWS_VALUE,
         },
     )
