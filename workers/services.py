@@ -53,6 +53,7 @@ class Services:
     def gates(self) -> GateRequests:
         return GateRequests(self.redis)
 
+    @cached_property
     def comment_replies(self) -> CommentReplies:
         return CommentReplies(self.redis)
 

@@ -14,7 +14,7 @@ import httpx
 import pytest
 import redis
 
-from bot.state.run_records import RunRecords
+from bot.state.run_records import RunRecord, RunRecords
 from sandbox.stack import Stack, wait_until
 from workers.engine import sandbox
 
@@ -203,11 +203,15 @@ phases:
         lambda: [r for r in fake.check_runs(repo, sha) if r["status"] == "completed"],
         timeout=60,
     )
+    records = RunRecords(redis.Redis.from_url(stack.redis.url))
+
+    def finished() -> RunRecord | None:
+        found = records.latest_for_pr(repo, 1)
+        return found if found is not None and found.conclusion else None
+
+    record = wait_until(finished, timeout=30)
     assert stack.comment(repo, 1, "/golden-path status").status_code == 202
     wait_until(lambda: any("failure" in c["body"] for c in fake.comments(repo, 1)), timeout=30)
-
-    records = RunRecords(redis.Redis.from_url(stack.redis.url))
-    record = records.latest_for_pr(repo, 1)
     assert record is not None and record.reason and "key=***" in record.reason
     link = check["details_url"]
     assert link and link.startswith(f"{stack.web_url}/runs/{record.run_id}?token=")
