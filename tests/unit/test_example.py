@@ -39,7 +39,8 @@ def run_example(root: Path, worker_env: dict[str, str]) -> RunReport:
         env=executor.build_env(plan, worker_env),
         artifacts=root.parent / f"{root.name}-artifacts",
         scrub=Scrubber(executor.secret_values(plan, worker_env)),
-        deadline=time.monotonic() + 60,
+        # A bound, not a speed test: a loaded CI machine must not turn a healthy run red.
+        deadline=time.monotonic() + 300,
     )
 
 
@@ -63,10 +64,8 @@ def _test_names(path: Path) -> list[str]:
 
 
 def test_healthy_service_passes_every_phase(demo: Path) -> None:
-    started = time.monotonic()
     env = {k: v for k, v in os.environ.items() if k != "GOLDEN_PATH_DEMO_BREAK"}
     report = run_example(demo, env)
-    assert time.monotonic() - started < 20
     assert report.conclusion is Conclusion.SUCCESS, [p.reasons for p in report.phases]
     assert [p.status for p in report.phases] == [PhaseStatus.PASSED] * 4
     assert all(p.passed >= 3 for p in report.phases)
