@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     # the example's plan asks for GOLDEN_PATH_DEMO_BREAK with pass_env: the operator allows it
     extra_env = {"GOLDEN_PATH_SECRETS": "GOLDEN_PATH_DEMO_BREAK"}
     if args.broken != "none":
-        extra_env["GOLDEN_PATH_DEMO_BREAK"] = f"break:{args.broken}"
+        extra_env["GOLDEN_PATH_DEMO_BREAK"] = f"break:{args.broken}:demo"
     stack = Stack(processes=("web", "worker", "beat"), extra_env=extra_env)
     try:
         with console.status("starting redis-server, fake GitHub, web, worker, beat..."):

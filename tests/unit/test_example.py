@@ -73,7 +73,7 @@ def test_healthy_service_passes_every_phase(demo: Path) -> None:
 
 
 def test_break_switch_fails_only_the_named_phase(demo: Path) -> None:
-    report = run_example(demo, {**os.environ, "GOLDEN_PATH_DEMO_BREAK": "break:websocket"})
+    report = run_example(demo, {**os.environ, "GOLDEN_PATH_DEMO_BREAK": "break:websocket:demo"})
     assert report.conclusion is Conclusion.FAILURE
     statuses = {p.phase_id: p.status for p in report.phases}
     assert statuses == {
@@ -88,3 +88,5 @@ def test_break_switch_fails_only_the_named_phase(demo: Path) -> None:
     assert "events lost their run" in messages
     assert report.mrr_at_risk == PHASES["websocket"]
     assert all(f.file and f.line for f in websocket.failures)
+    # The switch is a pass_env secret, masked with its 8+ character ends: the phase stays readable.
+    assert all("test_websocket.py" in f.node_id for f in websocket.failures)

@@ -24,9 +24,11 @@ from typing import Any
 
 import uvicorn
 
-# `break:websocket` (or just `websocket`). The value reaches the tests through `pass_env`, so the
-# bot treats it as a secret and masks it in reports: the `break:` form keeps "websocket" readable.
+# `break:websocket:demo` (or just `websocket`). The value reaches the tests through `pass_env`, so
+# the bot treats it as a secret and masks it in reports, and with it any 8 or more characters that
+# start or end it: the `break:` and `:demo` ends keep "websocket" itself readable.
 BREAK = os.environ.get("GOLDEN_PATH_DEMO_BREAK", "").strip().lower().removeprefix("break:")
+BREAK = BREAK.removesuffix(":demo")
 AGENT_EVENTS = (
     "agent_started",
     "agent_thinking",
