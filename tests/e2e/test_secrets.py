@@ -92,7 +92,18 @@ phases:
     wait_until(lambda: fake.labels_of(repo, 2), timeout=30)
 
     # 1. what the test process saw
-    [dump] = (stack.workdir / "work" / "artifacts").glob("*/output/env.json")
+    # the run's output folder, or what the published run kept of it (workers/disk.py): the
+    # labels can come before the run has moved it, so look in both places until it is there
+    work = stack.workdir / "work"
+
+    def dumps() -> list[Path]:
+        return [
+            *(work / "artifacts").glob("*/output/env.json"),
+            *(work / "junit").glob("*/*/output/env.json"),
+        ]
+
+    wait_until(dumps, timeout=30)
+    dump = dumps()[0]
     seen = json.loads(dump.read_text())
     visible = json.dumps(seen.pop("__proc__"))  # every environ and cmdline it could read
     for name in (
