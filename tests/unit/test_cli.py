@@ -207,6 +207,7 @@ def test_relative_paths_never_fail_a_passing_suite(
         monkeypatch.setenv("GOLDEN_PATH_WORKDIR", "relative-work")
         assert Settings().workdir == elsewhere / "relative-work"
         from bot.core import plan as plan_mod
+        from bot.core.scrub import Scrubber
         from workers.engine import executor
 
         plan = plan_mod.parse(PASSING_PLAN, "plan")
@@ -216,5 +217,6 @@ def test_relative_paths_never_fail_a_passing_suite(
             ("good",),
             env=dict(os.environ),
             artifacts=Path("relative-work/artifacts/r1"),
+            scrub=Scrubber([]),
         )
         assert report.conclusion is not None and report.conclusion.value == "success"
