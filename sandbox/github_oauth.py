@@ -23,8 +23,6 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-CODE_LIFETIME_USES = 1
-
 
 @dataclass(frozen=True)
 class Grant:

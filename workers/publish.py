@@ -13,7 +13,7 @@ from typing import Any, Protocol
 from bot.core.closing_refs import closing_refs
 from bot.core.idempotency import Ledger, marker, once
 from bot.core.plan import FiveWhys, Plan
-from bot.core.report.check_output import CheckOutput, render_check_output, render_queued_output
+from bot.core.report.check_output import CheckOutput, render_check_output
 from bot.core.report.facts import (
     PR_COMMENT_MARKER,
     failure_patterns,
@@ -270,16 +270,3 @@ def publish_progress(
     """An `in_progress` check run whose output shows the running phase and the results so far."""
     output = _scrub_output(render_check_output(report), scrubber)
     client.update_check_run(check_run_id, status="in_progress", **_output_fields(output))
-
-
-def publish_queued(
-    client: PublishClient,
-    *,
-    check_run_id: int,
-    waiting_for: str | None,
-    position: int | None,
-    scrubber: Scrubber,
-) -> None:
-    """A `queued` check run that says what it waits for."""
-    output = _scrub_output(render_queued_output(waiting_for, position), scrubber)
-    client.update_check_run(check_run_id, status="queued", **_output_fields(output))

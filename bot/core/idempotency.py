@@ -40,23 +40,6 @@ class Ledger(Protocol):
     def done(self, key: str, value: str = "") -> None: ...
 
 
-class MemoryLedger:
-    """A ledger for one process (the CLI, unit tests)."""
-
-    def __init__(self) -> None:
-        self.entries: dict[str, str] = {}
-
-    def begin(self, key: str) -> Entry:
-        if key not in self.entries:
-            self.entries[key] = SENDING
-            return Entry(Seen.NEW)
-        value = self.entries[key]
-        return Entry(Seen.SENDING) if value == SENDING else Entry(Seen.DONE, value)
-
-    def done(self, key: str, value: str = "") -> None:
-        self.entries[key] = value
-
-
 def once(
     ledger: Ledger | None,
     key: str,

@@ -186,19 +186,6 @@ def human_title(kind: str, message: str, traceback: str = "", limit: int = SHORT
     return cut.rstrip(" :,;.-") + "…"
 
 
-def short_title(kind: str, sig: str, limit: int = SHORT_MAX) -> str:
-    """`Type: first words of the normalised message`, cut at a word within `limit` chars."""
-    name = kind.rsplit(".", 1)[-1]
-    rest = sig[len(kind) :].lstrip(": ").strip()
-    text = f"{name}: {rest}" if rest else name
-    if len(text) <= limit:
-        return text
-    cut = text[: limit - 1]
-    if " " in cut[len(name) + 2 :]:
-        cut = cut[: cut.rindex(" ")]
-    return cut.rstrip(" :,;.-") + "…"
-
-
 def cluster(failures: Iterable[tuple[str, TestResult]]) -> list[FailurePattern]:
     """Patterns of the failed tests, most tests first, then in order of first appearance."""
     groups: dict[tuple[str, str], list[tuple[str, TestResult]]] = {}

@@ -20,7 +20,7 @@ import requests
 from urllib3.exceptions import MaxRetryError
 
 from bot.github.budget import Budget, LocalBudget
-from bot.github.faults import Answer, Bound, Fault, classify, decide
+from bot.github.faults import Answer, Bound, Fault, decide
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -103,7 +103,3 @@ class Retrier:
                 self.sleep(decision.wait)
                 waited += decision.wait
                 attempt += 1
-
-
-def is_rate_limit(answer: Answer) -> bool:
-    return classify(answer) in (Fault.PRIMARY, Fault.SECONDARY)

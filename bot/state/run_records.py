@@ -266,11 +266,6 @@ class RunRecords:
             f"{_PREFIX}:decide:{target}", timeout=timeout, blocking_timeout=timeout
         )
 
-    def delete_all(self, run_ids: Iterable[str]) -> None:
-        for run_id in run_ids:
-            self._redis.delete(self._key(run_id))
-            self._redis.srem(self._ACTIVE, run_id)
-
 
 def _count_conclusion(pipe: Any, record: RunRecord) -> None:
     started = record.started_at

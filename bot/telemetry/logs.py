@@ -20,7 +20,6 @@ import structlog
 
 from bot.core.scrub import MASK, Scrubber
 
-FORMATS = ("auto", "json", "console")
 _SECRET_KEY = re.compile(r"token|secret|password|authorization|cookie|private_key|^code$", re.I)
 _QUIET = {"urllib3": logging.WARNING, "github": logging.WARNING, "httpx": logging.WARNING}
 _UVICORN = ("uvicorn", "uvicorn.error", "uvicorn.access")

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import redis
 
-from bot.core.idempotency import MemoryLedger, Seen, once
+from bot.core.idempotency import SENDING, Entry, Seen, once
 from bot.core.report.facts import five_whys_marker
 from bot.core.scrub import Scrubber
 from bot.github.client import GitHubError, IssueRef
@@ -18,6 +18,23 @@ from tests.unit.test_publish import PLAN, Recorder
 from tests.unit.test_report import _many_failures, fixture_report
 from workers import publish
 from workers.publish import PublishResult
+
+
+class MemoryLedger:
+    """The ledger protocol in memory: what `RedisLedger` does, for the tables below."""
+
+    def __init__(self) -> None:
+        self.entries: dict[str, str] = {}
+
+    def begin(self, key: str) -> Entry:
+        if key not in self.entries:
+            self.entries[key] = SENDING
+            return Entry(Seen.NEW)
+        value = self.entries[key]
+        return Entry(Seen.SENDING) if value == SENDING else Entry(Seen.DONE, value)
+
+    def done(self, key: str, value: str = "") -> None:
+        self.entries[key] = value
 
 
 class GitHub(Recorder):
