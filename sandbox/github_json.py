@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sandbox.github_state import Repo
+from sandbox.fake_github.state.core import Repo
 from sandbox.webhooks import user, user_id
 
 

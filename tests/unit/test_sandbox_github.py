@@ -11,7 +11,8 @@ import jwt
 import pytest
 
 from sandbox.app_keys import app_keypair
-from sandbox.github_server import FakeGitHub, FakeGitHubServer, SandboxClient, create_fake_github
+from sandbox.fake_github.control import SandboxClient
+from sandbox.github_server import FakeGitHub, FakeGitHubServer, create_fake_github
 from sandbox.openapi_check import check_request
 
 APP_ID = "4242"

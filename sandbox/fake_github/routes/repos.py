@@ -1,0 +1,61 @@
+"""Repositories: the repository, a pull request, a commit, a file's contents, a collaborator's
+permission, and the rate limit."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+
+from sandbox import github_json as js
+from sandbox.fake_github.http import Ctx, Reply
+from sandbox.fake_github.rules import PERMISSION_OF_ROLE, ApiError
+
+
+def get_rate_limit(ctx: Ctx) -> Reply:
+    return Reply(js.rate_limit_json(int(time.time()) + 3600))
+
+
+def get_repo(ctx: Ctx) -> Reply:
+    return Reply(js.repo_json(ctx.base, ctx.repo, ctx.state.repo(ctx.repo)))
+
+
+def get_pull(ctx: Ctx) -> Reply:
+    state = ctx.state
+    with state.lock:
+        issue = state.pull(ctx.repo, ctx.int_param("number"))
+        head_repo = state.repos.get(issue["pull"]["head_full_name"])
+        return Reply(js.pull_json(ctx.base, issue, state.repo(ctx.repo), head_repo))
+
+
+def get_commit(ctx: Ctx) -> Reply:
+    """Just enough of a commit for PyGithub's `Commit` to complete itself."""
+    ctx.state.repo(ctx.repo)
+    sha = ctx.params["ref"]
+    api = f"{ctx.base}/repos/{ctx.repo}/commits/{sha}"
+    commit = {"message": "", "tree": {"sha": "0" * 40}, "url": api}
+    return Reply({"sha": sha, "node_id": f"C_{sha}", "url": api, "commit": commit, "files": []})
+
+
+def get_contents(ctx: Ctx) -> Reply:
+    """A file at a commit, read with git from the repository's (or a pull's head's) local
+    clone URL: the sandbox keeps no file contents of its own."""
+    ref = ctx.query.get("ref") or "HEAD"
+    path = ctx.params["path"]
+    for source in ctx.state.clone_sources(ctx.repo):
+        done = subprocess.run(
+            ["git", "-C", source, "show", f"{ref}:{path}"],
+            capture_output=True,
+            check=False,
+            timeout=30,
+        )
+        if done.returncode == 0:
+            return Reply(js.content_json(ctx.base, ctx.repo, path, ref, done.stdout))
+    raise ApiError(404, "Not Found")
+
+
+def get_permission(ctx: Ctx) -> Reply:
+    login = ctx.params["username"]
+    role = ctx.state.role_of(ctx.repo, login)
+    user = js.actor_json(ctx.base, login, "User")
+    user["role_name"] = role
+    return Reply({"permission": PERMISSION_OF_ROLE[role], "role_name": role, "user": user})
