@@ -10,6 +10,7 @@ persistence settings apply, as they do to every Celery message).
 from __future__ import annotations
 
 import asyncio
+from typing import TypedDict
 
 import redis
 import redis.asyncio
@@ -62,7 +63,13 @@ def async_redis_client(url: str) -> redis.asyncio.Redis:
     )
 
 
-_FAIL_FAST = {
+class _Timeouts(TypedDict):
+    socket_connect_timeout: float
+    socket_timeout: float
+    health_check_interval: int
+
+
+_FAIL_FAST: _Timeouts = {
     "socket_connect_timeout": CONNECT_TIMEOUT_SECONDS,
     "socket_timeout": SOCKET_TIMEOUT_SECONDS,
     "health_check_interval": 30,
@@ -122,7 +129,7 @@ class DeliveryIntake:
 
     async def _send(self, batch: list[tuple[str, bytes, asyncio.Future[int]]]) -> None:
         keys = [self._queue, *(key for key, _, _ in batch)]
-        args = [self._ttl, *(message for _, message, _ in batch)]
+        args: list[int | bytes] = [self._ttl, *(message for _, message, _ in batch)]
         try:
             answers = await self._script(keys, args)
         except Exception as exc:  # noqa: BLE001 (handed to every waiter: none hangs)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, cast
 
 import redis
 from pydantic import BaseModel, ValidationError
@@ -122,7 +122,11 @@ class History:
             pipe.expire(key, self._ttl)
 
     def _ranked(self, repo: str, ranking: str, names: str, limit: int) -> list[tuple[str, int]]:
-        top = self._redis.zrevrange(self._key(repo, ranking), 0, limit - 1, withscores=True)
+        # withscores=True: (member, score) pairs (redis-py types every range as one union)
+        top = cast(
+            list[tuple[bytes | str, float]],
+            self._redis.zrevrange(self._key(repo, ranking), 0, limit - 1, withscores=True),
+        )
         members = [_text(m) for m, _ in top]
         titles = self._redis.hmget(self._key(repo, names), members) if members else []
         return [

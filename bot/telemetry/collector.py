@@ -78,7 +78,7 @@ class RedisCollector(Collector):
 def _family(spec: Spec, raw: dict[str, Any]) -> Metric:
     if spec.kind is Kind.HISTOGRAM:
         return _histogram(spec, raw)
-    family: Any = (
+    family: CounterMetricFamily | GaugeMetricFamily = (
         CounterMetricFamily(spec.name, spec.help, labels=list(spec.labels))
         if spec.kind is Kind.COUNTER
         else GaugeMetricFamily(spec.name, spec.help, labels=list(spec.labels))

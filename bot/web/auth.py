@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import secrets
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, cast
 
 from authlib.integrations.starlette_client import OAuth, OAuthError
 from fastapi import Request
@@ -82,6 +82,13 @@ def session_of(request: Request) -> dict[str, Any]:
     return request.session if "session" in request.scope else {}
 
 
+class _OAuthClient(Protocol):
+    """The part of Authlib's Starlette OAuth client used here (its stubs leave it untyped)."""
+
+    async def authorize_redirect(self, request: Request, redirect_uri: str) -> Response: ...
+    async def authorize_access_token(self, request: Request) -> object: ...
+
+
 class SignIn:
     """The OAuth client and the server side of sessions, for one web process."""
 
@@ -91,7 +98,7 @@ class SignIn:
         self._observe = observe
         oauth = OAuth()
         secret = settings.github_client_secret
-        oauth.register(
+        client = oauth.register(
             name="github",
             client_id=settings.github_client_id,
             client_secret=secret.get_secret_value() if secret else None,
@@ -102,7 +109,7 @@ class SignIn:
                 "token_endpoint_auth_method": "client_secret_post",  # as GitHub documents it
             },
         )
-        self._client: Any = oauth.create_client("github")
+        self._client = cast(_OAuthClient, client)  # register returns the client it created
 
     async def start(self, request: Request) -> Response:
         """Off to GitHub's authorize page; `next` (a local path) is where to come back to."""

@@ -5,14 +5,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from bot.core.run_model import RunRecord
+from bot.state.run_index import RunIndex
+from bot.state.run_records import RunRecords
 from bot.web import env_queues, plots, rendering, run_page, trends, views
+from bot.web.auth import SignIn
 from bot.web.rendering import not_found, page, viewer_of
 
 SIGN_IN_TO_SEE = "Sign in with GitHub to see the runs of the repositories you can read."
@@ -102,7 +105,7 @@ async def repository(owner: str, name: str, request: Request) -> Response:
 
 
 async def login(request: Request) -> Response:
-    sign_in = request.app.state.wiring.sign_in()
+    sign_in: SignIn | None = request.app.state.wiring.sign_in()
     if sign_in is None:
         return page(
             request,
@@ -116,7 +119,7 @@ async def login(request: Request) -> Response:
 
 
 async def auth_callback(request: Request) -> Response:
-    sign_in = request.app.state.wiring.sign_in()
+    sign_in: SignIn | None = request.app.state.wiring.sign_in()
     if sign_in is None:
         return not_found(request, None)
     done = await sign_in.finish(request)
@@ -134,7 +137,7 @@ async def auth_callback(request: Request) -> Response:
 
 
 async def logout(request: Request) -> Response:
-    sign_in = request.app.state.wiring.sign_in()
+    sign_in: SignIn | None = request.app.state.wiring.sign_in()
     if sign_in is not None:
         await sign_in.sign_out(request)
     return RedirectResponse("/", status_code=303)
@@ -143,7 +146,14 @@ async def logout(request: Request) -> Response:
 # helpers
 
 
-def _recent(wiring: Any, repos: list[str], per_repo: int | None = None) -> list[RunRecord]:
+class _RunStore(Protocol):
+    """What the runs list reads from the app's wiring."""
+
+    def index(self) -> RunIndex: ...
+    def records(self) -> RunRecords: ...
+
+
+def _recent(wiring: _RunStore, repos: list[str], per_repo: int | None = None) -> list[RunRecord]:
     """The newest runs of `repos`: at most `LIST_SCAN` records read, however many repos."""
     per_repo = per_repo or max(2 * views.PAGE_SIZE, LIST_SCAN // max(1, len(repos)))
     ids = wiring.index().recent_ids(repos, per_repo)[:LIST_SCAN]

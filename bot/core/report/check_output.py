@@ -1,7 +1,5 @@
 """The check run's output: title, summary, failure details and annotations."""
 
-from __future__ import annotations
-
 from dataclasses import dataclass, field
 from typing import Any
 

@@ -7,33 +7,42 @@ pytest >= 7, any Python >= 3.8), so it imports nothing but the standard library 
 writes only to the path it is given (in a sandbox, the run's output folder).
 """
 
+from __future__ import annotations  # annotations stay strings: Python 3.8 and pytest 7 read this
+
 import contextlib
 import json
 import os
 import signal
+from typing import TYPE_CHECKING, Any
 
 import pytest
+
+if TYPE_CHECKING:  # pytest >= 7 exports these; imported only for the type checker
+    from collections.abc import Generator
+    from types import FrameType
+
+    from pluggy import Result
 
 MAX_TEXT = 20000  # characters of a traceback kept (its tail: the end says most)
 MAX_FRAMES = 200
 _FRAMES_KEY = "_golden_path_frames"
 
 
-def pytest_addoption(parser):
+def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--golden-path-stream", default=None, help="write results to FILE as JSONL")
 
 
 class _Stream:
-    def __init__(self, config, path):
+    def __init__(self, config: pytest.Config, path: str) -> None:
         self.config = config
         self.cwd = str(config.invocation_params.dir)
         self.file = open(path, "a", encoding="utf-8")  # noqa: SIM115 - held for the session
-        self.running = None
+        self.running: str | None = None
         # Not in the main thread (ValueError): no last words, the stream still works.
         with contextlib.suppress(ValueError):
             signal.signal(signal.SIGTERM, self.on_terminate)
 
-    def on_terminate(self, signum, frame):
+    def on_terminate(self, signum: int, frame: FrameType | None) -> None:
         """The bot stops a phase (timeout, cancel) with SIGTERM: save what the running test
         printed, which pytest holds in its capture and would lose, then die as asked."""
         capman = self.config.pluginmanager.getplugin("capturemanager")
@@ -45,11 +54,11 @@ class _Stream:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         os.kill(os.getpid(), signal.SIGTERM)
 
-    def write(self, **event):
+    def write(self, **event: Any) -> None:
         self.file.write(json.dumps(event, ensure_ascii=False) + "\n")
         self.file.flush()  # in the kernel's hands now: survives os._exit and SIGKILL
 
-    def rel(self, path):
+    def rel(self, path: object) -> str:
         path = str(path)
         try:
             rel = os.path.relpath(path, self.cwd)
@@ -57,21 +66,23 @@ class _Stream:
             return path
         return path if rel.startswith("..") else rel.replace(os.sep, "/")
 
-    def location(self, report):
+    def location(self, report: pytest.TestReport) -> tuple[str, int | None]:
         rootdir = str(self.config.rootpath)
         file, line, _ = report.location
         return self.rel(os.path.join(rootdir, file)), (line + 1 if line is not None else None)
 
     @pytest.hookimpl(tryfirst=True)
-    def pytest_runtest_logstart(self, nodeid, location):
+    def pytest_runtest_logstart(self, nodeid: str, location: object) -> None:
         self.running = nodeid
         self.write(e="start", id=nodeid)
 
-    def pytest_runtest_logfinish(self, nodeid, location):
+    def pytest_runtest_logfinish(self, nodeid: str, location: object) -> None:
         self.write(e="end", id=nodeid)
 
     @pytest.hookimpl(hookwrapper=True)
-    def pytest_runtest_makereport(self, item, call):
+    def pytest_runtest_makereport(
+        self, item: pytest.Item, call: pytest.CallInfo[None]
+    ) -> Generator[None, Result[pytest.TestReport], None]:
         outcome = yield
         report = outcome.get_result()
         if call.excinfo is not None and report.failed:
@@ -81,7 +92,7 @@ class _Stream:
             ]
             setattr(report, _FRAMES_KEY, frames[-MAX_FRAMES:])
 
-    def pytest_runtest_logreport(self, report):
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         category = self.config.hook.pytest_report_teststatus(report=report, config=self.config)
         category = category[0] if category else ""
         if not category and not report.failed:
@@ -101,7 +112,7 @@ class _Stream:
             crash=_crash(self, report),
         )
 
-    def pytest_collectreport(self, report):
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if not (report.failed or report.skipped):
             return
         self.write(
@@ -113,14 +124,14 @@ class _Stream:
             tb=_text(report),
         )
 
-    def pytest_sessionfinish(self, session, exitstatus):
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         self.write(e="finish", exit=int(exitstatus))
 
-    def pytest_unconfigure(self, config):
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
         self.file.close()
 
 
-def _message(report):
+def _message(report: pytest.TestReport | pytest.CollectReport) -> str:
     longrepr = report.longrepr
     if longrepr is None:
         return ""
@@ -134,7 +145,7 @@ def _message(report):
     return (e_lines[-1] if e_lines else (lines[-1] if lines else ""))[:MAX_TEXT]
 
 
-def _text(report):
+def _text(report: pytest.TestReport | pytest.CollectReport) -> str:
     if report.longrepr is None or isinstance(report.longrepr, tuple):
         return ""
     try:
@@ -144,14 +155,14 @@ def _text(report):
     return text[-MAX_TEXT:]
 
 
-def _crash(stream, report):
+def _crash(stream: _Stream, report: pytest.TestReport) -> list[object] | None:
     crash = getattr(report.longrepr, "reprcrash", None)
     if crash is None or not getattr(crash, "path", None):
         return None
     return [stream.rel(crash.path), crash.lineno]
 
 
-def pytest_configure(config):
+def pytest_configure(config: pytest.Config) -> None:
     path = config.getoption("--golden-path-stream")
     if path:
         config.pluginmanager.register(_Stream(config, path), "golden-path-stream-writer")
