@@ -26,6 +26,11 @@ class Run:
 
 
 @dataclass(frozen=True)
+class RerunFailed:
+    """Run again only the failed and errored tests of the latest completed run."""
+
+
+@dataclass(frozen=True)
 class Cancel:
     pass
 
@@ -40,7 +45,7 @@ class Help:
     reason: str | None = None  # None: asked for help; a reason: not understood (confused + usage)
 
 
-Command = Run | Cancel | Status | Help
+Command = Run | RerunFailed | Cancel | Status | Help
 
 
 def parse(body: str) -> list[Command]:
@@ -100,11 +105,18 @@ def _parse_line(rest: str) -> Command:
         return Help()
     if subcommand == "run":
         return _parse_run(rest.split(None, 1)[1] if args else "")
-    if subcommand in ("cancel", "status"):
+    if subcommand in _NO_ARGUMENTS:
         if args:
             return Help(reason=f"`{subcommand}` takes no arguments")
-        return Cancel() if subcommand == "cancel" else Status()
+        return _NO_ARGUMENTS[subcommand]
     return Help(reason=f"unknown command `{_shorten(words[0])}`")
+
+
+_NO_ARGUMENTS: dict[str, Command] = {
+    "rerun-failed": RerunFailed(),
+    "cancel": Cancel(),
+    "status": Status(),
+}
 
 
 def _parse_run(arguments: str) -> Command:

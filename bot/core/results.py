@@ -178,6 +178,7 @@ class RunReport:
     run_id: str = ""
     details_url: str | None = None
     requested_by: str = ""
+    rerun_of: str = ""  # `rerun-failed`: the run whose failed tests this one ran again
     environment: str = "staging"
     duration_seconds: float = 0.0
     sandboxed: bool = True  # False: GOLDEN_PATH_SANDBOX=none, and every check run says so

@@ -35,6 +35,7 @@ class RunRecord(BaseModel):
     commit_ref: str | None = None
     head_sha: str
     phases: list[str] = Field(default_factory=list)  # empty: every phase
+    rerun_of: str | None = None  # `rerun-failed`: the completed run whose failed tests run again
     requested_by: str = ""
     trigger: str = "comment"
     check_name: str = "Golden Path P0"

@@ -13,11 +13,12 @@ import dataclasses
 import logging
 from typing import Any
 
-from bot.core import commands, permissions
+from bot.core import commands, permissions, rerun
 from bot.core.events import CommentEvent
 from bot.core.report.markdown import MAX_BODY_CHARS, cut_chars
 from bot.core.report.replies import render_reply
 from bot.core.routing import Router
+from bot.core.run_model import RunRecord
 from bot.handlers import run_requests
 from bot.handlers.context import Context
 from bot.handlers.run_requests import Answer, RunRequest
@@ -104,7 +105,54 @@ def _answer(event: CommentEvent, command: commands.Command, ctx: Context) -> Ans
                 acknowledge=lambda: ctx.github.react(event.comment_id, "eyes"),
             ),
         )
+    if isinstance(command, commands.RerunFailed):
+        return _rerun_failed(event, ctx)
     return _cancel(event, ctx)
+
+
+def _rerun_failed(event: CommentEvent, ctx: Context) -> Answer:
+    """Only the failed tests of the latest completed run, on its commit (contract §3)."""
+    permission = ctx.github.permission_of(event.author)
+    if not permissions.may_run(permission):
+        return Answer(
+            "confused",
+            render_reply(
+                "refused", user=event.author, permission=permission, command="rerun-failed"
+            ),
+        )
+    latest = ctx.runs.latest_for_pr(event.repo, event.number)
+    if latest is not None and latest.active:
+        link = run_requests.link_to(ctx, latest)
+        return Answer("eyes", render_reply("already_running", record=latest, link=link))
+    if latest is None:
+        return Answer("eyes", render_reply("nothing_to_rerun", record=None))
+    head = ctx.github.get_pull(event.number).head_sha
+    if head != latest.head_sha:
+        return Answer("eyes", _head_moved(latest, head))
+    selection = rerun.select(latest.verdicts)
+    if not selection.anything_to_run:
+        return Answer("eyes", render_reply("nothing_to_rerun", record=latest))
+    answer = run_requests.request_run(
+        ctx,
+        RunRequest(
+            repo=event.repo,
+            pr_number=event.number,
+            user=event.author,
+            phases=selection.phases,
+            trigger="rerun-failed",
+            check_permission=False,  # checked above
+            for_commit=latest.head_sha,
+            rerun_of=latest.run_id,
+            acknowledge=lambda: ctx.github.react(event.comment_id, "eyes"),
+        ),
+    )
+    if answer.moved_to:  # the head moved between the two reads
+        return Answer("eyes", _head_moved(latest, answer.moved_to))
+    return answer
+
+
+def _head_moved(latest: RunRecord, head: str) -> str:
+    return render_reply("rerun_head_moved", record=latest, head=head[:7])
 
 
 def _status(event: CommentEvent, ctx: Context) -> str:

@@ -51,6 +51,7 @@ class RunRequest:
     merge_group_ref: str | None = None
     commit_ref: str | None = None  # a commit run outside pull requests (a deployment's)
     lock_wait_limit_seconds: float | None = None
+    rerun_of: str | None = None  # `rerun-failed`: the completed run whose failed tests run again
     # Called once the request is accepted (permission, plan and phase ids checked), before the
     # check run is created: a comment's 👀 should not wait for the slower work.
     acknowledge: Callable[[], None] | None = field(default=None, compare=False)
@@ -160,6 +161,7 @@ def _queue(
         lock_wait_limit_seconds=req.lock_wait_limit_seconds,
         head_sha=head_sha,
         phases=list(req.phases),
+        rerun_of=req.rerun_of,
         requested_by=req.user,
         trigger=req.trigger,
         check_name=check_name,

@@ -100,3 +100,84 @@ def test_history_table_after_three_runs_and_one_mention_only_on_a_flip(stack, ma
     )
     assert not [t for t in five_whys if "<" in t]  # no placeholder tokens in any title
     assert "**new in this pull request**" in first
+
+
+STAGING_SUITE = """
+import os
+import urllib.request
+
+def test_login():
+    pass
+
+def test_agent_events():
+    with urllib.request.urlopen(os.environ["STAGING_URL"], timeout=5) as answer:
+        assert answer.read() == b"up", "staging answered: down"
+"""
+
+
+class _Staging:
+    """A stand-in staging service on loopback: "down" until the test brings it up."""
+
+    def __init__(self) -> None:
+        import http.server
+        import threading
+
+        self.state = b"down"
+        staging = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                self.send_response(200)
+                self.end_headers()
+                self.wfile.write(staging.state)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+def test_rerun_failed_runs_only_the_failed_tests_and_merges_results(stack, make_project):
+    staging = _Staging()
+    try:
+        project = make_project(
+            {"tests/test_auth.py": PASSING_SUITE, "tests/test_agent.py": STAGING_SUITE},
+            plan=f"""
+fail_fast: false
+flaky: pass
+env:
+  STAGING_URL: {staging.url}
+phases:
+  - id: auth
+    name: Authentication
+    suites: [tests/test_auth.py]
+  - id: agent
+    name: Agent execution
+    suites: [tests/test_agent.py]
+""",
+        )
+        stack.comment(project.repo, 1, "/golden-path rerun-failed")
+        nothing = sticky(stack, project, "Nothing to re-run")
+        assert "no completed golden-path run yet" in nothing
+        stack.comment(project.repo, 1, "/golden-path run")
+        [first] = completed(stack, project, 1)
+        assert first["conclusion"] == "failure"
+        staging.state = b"up"  # staging recovers: the failure was not the code's
+        stack.comment(project.repo, 1, "/golden-path rerun-failed")
+        runs = completed(stack, project, 2)
+        second = next(r for r in runs if r["id"] != first["id"])
+        assert second["conclusion"] == "success"  # `flaky: pass`
+        summary = second["output"]["summary"]
+        assert "Re-ran only the tests that failed in run" in summary
+        assert "(carried over)" in summary  # auth kept its result without running
+        assert "**Flaky tests**" in summary and "test_agent_events" in summary
+        row = next(ln for ln in summary.splitlines() if "Agent execution" in ln)
+        assert "2 passed (1 flaky)" in row  # test_login kept, test_agent_events passed now
+        project.push(stack, {"README.md": "moved"}, "move the head")
+        stack.comment(project.repo, 1, "/golden-path rerun-failed")
+        moved = sticky(stack, project, "has moved to")
+        assert "`rerun-failed` only ever runs the failed tests again" in moved
+    finally:
+        staging.server.shutdown()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.core.commands import Cancel, Command, Help, Run, Status, parse
+from bot.core.commands import Cancel, Command, Help, RerunFailed, Run, Status, parse
 
 CASES: list[tuple[str, str, list[Command]]] = [
     # name, comment body, commands
@@ -18,6 +18,18 @@ CASES: list[tuple[str, str, list[Command]]] = [
     ("duplicate phases once, in order", "/golden-path run b a b", [Run(("b", "a"))]),
     ("phase ids with digits dash underscore", "/golden-path run p0_auth-2", [Run(("p0_auth-2",))]),
     ("cancel", "/golden-path cancel", [Cancel()]),
+    ("rerun-failed", "/golden-path rerun-failed", [RerunFailed()]),
+    ("rerun-failed case-insensitive", "/golden-path Rerun-Failed", [RerunFailed()]),
+    (
+        "rerun-failed takes no phases",
+        "/golden-path rerun-failed auth",
+        [Help(reason="`rerun-failed` takes no arguments")],
+    ),
+    (
+        "rerun alone is not a command",
+        "/golden-path rerun",
+        [Help(reason="unknown command `rerun`")],
+    ),
     ("status", "/golden-path status", [Status()]),
     ("subcommand case-insensitive", "/golden-path RUN auth", [Run(("auth",))]),
     ("prefix case-insensitive", "/Golden-Path Status", [Status()]),

@@ -180,6 +180,8 @@ REPLIES = {
     "merge_group": {"passed": [41], "missing": [42], "head_ref": "x", "unknown_ref": False},
     "not_the_head": {"sha": "b" * 40, "head": "a" * 40, "number": 42},
     "ignored": {"count": 4290, "limit": 10},
+    "nothing_to_rerun": {"record": _Record()},
+    "rerun_head_moved": {"record": _Record(), "head": "c" * 7},
 }
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.core.plan import Phase, Plan, SetupStep, is_reserved
+from bot.core.rerun import failed_ids, merge
 from bot.core.results import (
     Conclusion,
     Outcome,
@@ -81,6 +82,9 @@ class _Execution:
     deadline: float | None
     fields: dict[str, Any]
     scrub: Scrub
+    # `rerun-failed`: phase -> the earlier run's stored result, whose failed tests run again
+    rerun: Mapping[str, Mapping[str, Any]] = dataclasses.field(default_factory=dict)
+    carried: Mapping[str, PhaseVerdict] = dataclasses.field(default_factory=dict)
     launcher: processes.Launcher | None = None
     pytest_env: dict[str, str] = dataclasses.field(default_factory=dict)  # env + the plugin
     started: float = dataclasses.field(default_factory=time.monotonic)
@@ -121,8 +125,14 @@ def execute(
     deadline: float | None = None,
     report_fields: Mapping[str, Any] = {},  # read only, never mutated
     isolation: Isolation = unsandboxed,
+    rerun: Mapping[str, Mapping[str, Any]] = {},  # read only
+    carried: Mapping[str, PhaseVerdict] = {},  # read only
 ) -> RunReport:
     """Run setup, then the selected phases in plan order; return the finished report.
+
+    `/golden-path rerun-failed` hands in, per phase, the earlier run's stored result (`rerun`:
+    only its failed tests run, and their results join the rest) or its verdict (`carried`:
+    nothing runs, the result stands; see `bot.core.rerun`).
 
     Every step runs through `isolation`, entered once for the whole run: with the sandbox, what a
     step leaves running is there for the next step, and gone when the run ends. `scrub` masks the
@@ -146,6 +156,8 @@ def execute(
         deadline=deadline,
         fields=_report_fields(report_fields),
         scrub=scrub,
+        rerun=rerun,
+        carried=carried,
     )
     # installed before any code of the run's runs: the worker never writes there again
     run.pytest_env = plugin_env(run.env, output)
@@ -283,6 +295,9 @@ def last_line(output: str) -> str:
 
 def _run_phases(run: _Execution, phases: list[Phase], python: str) -> None:
     for phase in phases:
+        if phase.id in run.carried:
+            run.verdicts[phase.id] = run.carried[phase.id]
+            continue
         if _interrupted(run):
             return
         run.verdicts[phase.id] = _placeholder(phase, PhaseStatus.RUNNING)
@@ -299,7 +314,9 @@ def _run_phase(run: _Execution, phase: Phase, python: str) -> PhaseVerdict:
     files = _PhaseFiles(run.artifacts, phase.id, run.output)
     seconds, deadline_bound = _limit(run, phase.timeout_minutes)
     started = time.monotonic()
-    outcome = _pytest(run, python, phase.suites, files, seconds)
+    earlier = run.rerun.get(phase.id)
+    suites = failed_ids(earlier) if earlier is not None else phase.suites
+    outcome = _pytest(run, python, suites, files, seconds)
     if outcome.stopped_reason:
         run.cancelled, run.problem = True, outcome.stopped_reason
         return _placeholder(phase, PhaseStatus.NOT_RUN, f"stopped: {outcome.stopped_reason}")
@@ -314,6 +331,8 @@ def _run_phase(run: _Execution, phase: Phase, python: str) -> PhaseVerdict:
         found = dataclasses.replace(found, tests=tests)
         if run.cancelled:
             return _placeholder(phase, PhaseStatus.NOT_RUN, f"stopped: {run.problem}")
+    if earlier is not None:
+        found = _joined(found, earlier)
     tests, counts = retries.apply_policy(found.tests, found.counts, run.plan.flaky)
     found = dataclasses.replace(found, tests=tests, counts=counts)
     judged = session.judge(phase, found, outcome, duration_seconds=time.monotonic() - started)
@@ -323,6 +342,14 @@ def _run_phase(run: _Execution, phase: Phase, python: str) -> PhaseVerdict:
         reasons = ("stopped by the run's timeout", *judged.reasons[1:])
         return dataclasses.replace(judged, reasons=reasons)
     return judged
+
+
+def _joined(found: session.Session, earlier: Mapping[str, Any]) -> session.Session:
+    """A rerun's results joined to the earlier run's: its passed tests keep their result."""
+    merged = merge(earlier, found.tests)
+    counts = merged.counts
+    counts["errors"] += len(found.collection_errors)  # pytest counts them among its errors
+    return dataclasses.replace(found, tests=merged.tests, counts=counts)
 
 
 def _pytest(

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from bot.core import plan as plan_module
+from bot.core import rerun
 from bot.core.idempotency import Ledger
 from bot.core.report import facts
 from bot.core.report.check_output import render_check_output, render_queued_output
@@ -215,6 +216,7 @@ class _Job:
         plan = self._read_plan()
         self._adopt_check_name(plan.check_name)
         selected = self._select(plan)
+        rerun_inputs = self._rerun_inputs(plan)
         self._secrets += executor.secret_values(plan, self.services.worker_env)
         self.scrubber = Scrubber(self._secrets)
         waited = self._wait_for_environment(plan)
@@ -240,6 +242,7 @@ class _Job:
             deadline=deadline,
             report_fields=self._report_fields(),
             isolation=self.services.isolation,
+            **rerun_inputs,
         )
         result = self._with_history(result)
         # The record completes as soon as the check run is concluded, not after the PR comment
@@ -388,6 +391,33 @@ class _Job:
         self.client.update_check_run(self._check_run_id(), name=check_name)
         self.record.check_name = check_name
         self.services.records.set_fields(self.record.run_id, check_name=check_name)
+
+    def _rerun_inputs(self, plan: plan_module.Plan) -> dict[str, Any]:
+        """For `rerun-failed`: the earlier run's stored results of the phases that run only
+        their failed tests, and the verdicts of the phases carried over (`bot.core.rerun`)."""
+        if not self.record.rerun_of:
+            return {}
+        try:
+            earlier = self.services.records.get(self.record.rerun_of)
+        except LookupError:
+            raise _Stop(
+                Conclusion.FAILURE,
+                f"The results of run {self.record.rerun_of} are no longer kept, so its failed "
+                "tests are unknown. Run `/golden-path run` for a full run.",
+            ) from None
+        selection = rerun.select(earlier.verdicts)
+        stored = {str(v.get("phase_id")): v for v in earlier.verdicts}
+        phases = {phase.id: phase for phase in plan.phases}
+        return {
+            "rerun": {pid: stored[pid] for pid in selection.tests if pid in phases},
+            "carried": {
+                pid: rerun.carried_verdict(
+                    stored[pid], name=phases[pid].title, mrr_at_risk=phases[pid].mrr_at_risk
+                )
+                for pid in selection.carried
+                if pid in phases
+            },
+        }
 
     def _assert_head(self) -> str:
         """The run tests exactly the commit that was approved; a moved head supersedes it."""
@@ -571,6 +601,7 @@ class _Job:
             "run_id": self.record.run_id,
             "details_url": self.record.details_url,
             "requested_by": self.record.requested_by,
+            "rerun_of": self.record.rerun_of or "",
             "sandboxed": self.services.sandboxed,
         }
 

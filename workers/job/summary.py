@@ -9,10 +9,12 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from bot.core.report.facts import failure_patterns
+from bot.core.rerun import MAX_RERUN_TESTS
 from bot.core.results import PhaseVerdict, RunReport, TestResult
 
 MAX_TESTS_PER_PHASE = 200
 MAX_ID_CHARS = 300
+MAX_NODE_ID_CHARS = 2000  # a failed id kept to run again whole, never cut (cut, it names nothing)
 MAX_MESSAGE_CHARS = 500
 MAX_PATTERNS = 20
 
@@ -20,12 +22,20 @@ Scrub = Callable[[str], str]
 
 
 def verdict(phase: PhaseVerdict, scrub: Scrub) -> dict[str, Any]:
-    tests = [_test(t, scrub) for t in phase.tests[:MAX_TESTS_PER_PHASE]]
+    """The kept tests hold the failures first when a phase has more than the limit (in the
+    phase's order); `failed_ids` is what `/golden-path rerun-failed` runs again."""
+    by_failure = sorted(range(len(phase.tests)), key=lambda i: not phase.tests[i].is_failure)
+    kept = sorted(by_failure[:MAX_TESTS_PER_PHASE])
+    tests = [_test(phase.tests[i], scrub) for i in kept]
+    failed = [scrub(t.node_id) for t in phase.failures][:MAX_RERUN_TESTS]
     return {
         "phase_id": phase.phase_id,
         "status": phase.status.value,
         "passed": phase.passed,
         "total": phase.total,
+        "counts": phase.counts,
+        "failed_ids": [node_id for node_id in failed if len(node_id) <= MAX_NODE_ID_CHARS],
+        "carried_over": phase.carried_over,
         "pass_rate": phase.pass_rate,
         "p95_seconds": phase.p95_seconds,
         "duration_seconds": round(phase.duration_seconds, 3),

@@ -204,6 +204,7 @@ def run_facts(report: RunReport) -> dict[str, Any]:
         "pr_number": report.pr_number,
         "environment": report.environment,
         "requested_by": report.requested_by,
+        "rerun_of": report.rerun_of,
         "duration": seconds(report.duration_seconds) if report.duration_seconds else "",
         "details_url": url(report.details_url),
         "run_id": report.run_id,

@@ -58,6 +58,8 @@ REPLY_KINDS = (
     "merge_group",
     "not_the_head",
     "ignored",
+    "nothing_to_rerun",
+    "rerun_head_moved",
 )
 
 
@@ -68,7 +70,7 @@ def render_reply(kind: str, **context: Any) -> str:
     link), status(record, link), unknown_phases(unknown, known), plan_error(problems),
     closed(number), nothing_to_cancel(record), cancelled(record, user), placeholder(number,
     is_fork), merge_group(passed, missing, head_ref, unknown_ref), not_the_head(sha, head, number),
-    ignored(count, limit).
+    ignored(count, limit), nothing_to_rerun(record), rerun_head_moved(record, head).
     """
     if kind not in REPLY_KINDS:
         raise ValueError(f"unknown reply kind {kind!r}")
