@@ -4,6 +4,7 @@ and linked issues. Everything is scrubbed on its way out.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Callable
@@ -26,6 +27,7 @@ from bot.core.report.pr_comment import render_pr_comment
 from bot.core.results import Conclusion, RunReport
 from bot.core.scrub import Scrubber
 from bot.github.client import GitHubError, GitHubRateLimited, IssueRef
+from bot.handlers.context import CheckRunUpdates
 
 log = logging.getLogger(__name__)
 
@@ -40,10 +42,9 @@ FIVE_WHYS_LABEL_STYLE = ("5319e7", "A golden-path failure pattern to investigate
 STEP_RETRY_WAITS = (0.5, 2.0)
 
 
-class PublishClient(Protocol):
+class PublishClient(CheckRunUpdates, Protocol):
     """The slice of `bot.github.client.RepoClient` publishing uses."""
 
-    def update_check_run(self, check_run_id: int, **fields: Any) -> None: ...
     def upsert_comment(self, number: int, marker: str, body: str) -> str: ...
     def comment(self, number: int, body: str) -> str: ...
     def find_comment(self, number: int, marker: str) -> str | None: ...
@@ -181,8 +182,8 @@ def publish_report(
     for pattern in patterns:
         attempt(
             f"five whys {pattern.key}",
-            lambda p=pattern: _five_whys(
-                client, report, p, mode, five_whys_label, scrubber, result, ledger
+            functools.partial(
+                _five_whys, client, report, pattern, mode, five_whys_label, scrubber, result, ledger
             ),
         )
     if report.pr_number is not None:
@@ -191,7 +192,7 @@ def publish_report(
             if number != report.pr_number:
                 attempt(
                     f"linked issue #{number}",
-                    lambda n=number: _linked_issue(client, report, n, scrubber, result),
+                    functools.partial(_linked_issue, client, report, number, scrubber, result),
                 )
     return result
 

@@ -18,13 +18,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Protocol
 
 import redis
 
 from bot.core.report.check_output import render_ended_early, render_queued_output
 from bot.core.results import Conclusion
 from bot.github.client import GitHubError, GitHubRateLimited
+from bot.handlers.context import CheckRunUpdates
 from bot.state.run_records import RunRecord, RunRecords, RunState
 
 log = logging.getLogger(__name__)
@@ -117,7 +118,7 @@ def next_conclusion_try(tries: int, now: float) -> float:
 @dataclass
 class Reaper:
     records: RunRecords
-    github_for: Callable[[int, str], Any]
+    github_for: Callable[[int, str], CheckRunUpdates]
     launcher: Launcher | None = None
     release_lock: Callable[[RunRecord], None] | None = None  # frees a lost attempt's place
     limits: ReapLimits = ReapLimits()
@@ -201,9 +202,8 @@ class Reaper:
             self.records.request_cancel(record.run_id, reason)
         if record.check_run_id is not None:
             try:
-                _conclude_check(
-                    self.github_for(record.installation_id, record.repo), record, conclusion, reason
-                )
+                client = self.github_for(record.installation_id, record.repo)
+                _conclude_check(client, record.check_run_id, record, conclusion, reason)
             except GitHubError as error:
                 return self._concluding_later(record, conclusion, reason, error, now)
         if self.records.finish(record.run_id, conclusion.value, reason) is None:
@@ -243,10 +243,16 @@ def _set_task(record: RunRecord, attempt: int, task_id: str) -> bool:
     return True
 
 
-def _conclude_check(client: Any, record: RunRecord, conclusion: Conclusion, reason: str) -> None:
+def _conclude_check(
+    client: CheckRunUpdates,
+    check_run_id: int,
+    record: RunRecord,
+    conclusion: Conclusion,
+    reason: str,
+) -> None:
     output = render_ended_early(record, conclusion, reason)
     client.update_check_run(
-        record.check_run_id,
+        check_run_id,
         status="completed",
         conclusion=conclusion.value,
         title=output.title,
@@ -256,7 +262,7 @@ def _conclude_check(client: Any, record: RunRecord, conclusion: Conclusion, reas
 
 def reap(
     records: RunRecords,
-    github_for: Callable[[int, str], Any],
+    github_for: Callable[[int, str], CheckRunUpdates],
     *,
     now: float | None = None,
     limits: ReapLimits = ReapLimits(),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Iterable
 from typing import Protocol
 
 from bot.core.history import (
@@ -30,7 +31,12 @@ class HistoryStore(Protocol):
     def test_occurrences(self, repo: str, node_id: str) -> list[Occurrence]: ...
     def default_branch(self, repo: str) -> DefaultBranchRun | None: ...
     def record_run(
-        self, repo: str, entry: RunEntry, *, patterns: object, tests: object
+        self,
+        repo: str,
+        entry: RunEntry,
+        *,
+        patterns: Iterable[tuple[str, str]],
+        tests: Iterable[tuple[str, str]],
     ) -> None: ...
 
 

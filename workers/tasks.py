@@ -13,7 +13,7 @@ from bot.core.events import event_from_dict
 from bot.core.queues import HANDLE_EVENT_TASK, REAP_TASK, RUN_TASK, RUNS_QUEUE
 from bot.github.client import GitHubError, GitHubRateLimited
 from bot.handlers import deployments, router
-from bot.handlers.context import Context
+from bot.handlers.context import Context, GitHub
 from bot.telemetry import trace
 from workers.celery_app import app
 from workers.job import run_job
@@ -41,7 +41,7 @@ class _BestEffortReactions:
     """The repository client as handlers get it: a reaction is a courtesy. A comment deleted
     meanwhile (404) or a GitHub hiccup must not make the task retry a command already acted on."""
 
-    def __init__(self, client: Any):
+    def __init__(self, client: GitHub):
         self._client = client
 
     def react(self, comment_id: int, content: str) -> None:
@@ -68,7 +68,9 @@ EVENT_TIME_LIMIT = 30
     soft_time_limit=EVENT_SOFT_TIME_LIMIT,
     time_limit=EVENT_TIME_LIMIT,
 )
-def handle_event(self: Task, event: dict[str, Any], memo: dict[str, Any] | None = None) -> None:
+def handle_event(
+    self: Task[Any, Any], event: dict[str, Any], memo: dict[str, Any] | None = None
+) -> None:
     """Act on one webhook event (permission, reaction, check run, queue the run).
 
     `memo` is what an earlier attempt already decided (see `Context.memo`); retries carry it."""
@@ -113,7 +115,7 @@ def _context(
 
 
 @app.task(name=RUN_TASK, bind=True, acks_late=True)
-def run_golden_path(self: Task, run_id: str) -> None:
+def run_golden_path(self: Task[Any, Any], run_id: str) -> None:
     """Execute one golden-path run; its record in Redis holds everything else."""
     services = get_services()
     stale_after = services.settings.stale_after_seconds

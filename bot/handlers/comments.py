@@ -20,7 +20,7 @@ from bot.core.report.replies import render_reply
 from bot.core.routing import Router
 from bot.core.run_model import RunRecord
 from bot.handlers import run_requests
-from bot.handlers.context import Context
+from bot.handlers.context import Context, GitHub
 from bot.handlers.run_requests import Answer, RunRequest
 
 log = logging.getLogger(__name__)
@@ -71,7 +71,7 @@ class _OneReaction:
     stays (a comment's 👀 comes before its slower work). Remembered in the task's memo, so a
     retried attempt does not react again."""
 
-    def __init__(self, github: Any, memo: dict[str, Any]):
+    def __init__(self, github: GitHub, memo: dict[str, Any]):
         self._github = github
         self._memo = memo
 

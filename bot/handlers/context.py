@@ -14,7 +14,35 @@ from bot.core.deployment_gate import Answer, GateRequest
 from bot.core.run_model import RunRecord
 
 
-class GitHub(Protocol):
+class GateAnswers(Protocol):
+    """The one call that answers a deployment (all a finished run needs for its waiters)."""
+
+    def answer_deployment_gate(
+        self, workflow_run_id: int, environment: str, state: str, comment: str
+    ) -> None: ...
+
+
+class CheckRunUpdates(Protocol):
+    """Updating a check run, with the fields `bot.github.client.RepoClient` takes (the reaper
+    and publishing need only this)."""
+
+    def update_check_run(
+        self,
+        check_run_id: int,
+        *,
+        status: str | None = None,
+        conclusion: str | None = None,
+        title: str | None = None,
+        summary: str | None = None,
+        text: str | None = None,
+        annotations: list[dict[str, Any]] | None = None,
+        details_url: str | None = None,
+        actions: list[dict[str, Any]] | None = None,
+        name: str | None = None,
+    ) -> None: ...
+
+
+class GitHub(GateAnswers, CheckRunUpdates, Protocol):
     """The calls handlers make on one repository (`bot.github.client.RepoClient`, wrapped by
     `workers.tasks` so that reactions are best effort)."""
 
@@ -23,16 +51,25 @@ class GitHub(Protocol):
     def reply(self, number: int, body: str) -> str: ...
     def get_pull(self, number: int) -> Any: ...
     def read_file(self, path: str, ref: str) -> str | None: ...
-    def create_check_run(self, **fields: Any) -> int: ...
-    def update_check_run(self, check_run_id: int, **fields: Any) -> None: ...
+    def create_check_run(
+        self,
+        *,
+        name: str,
+        head_sha: str,
+        status: str,
+        conclusion: str | None = None,
+        title: str,
+        summary: str,
+        text: str | None = None,
+        details_url: str | None = None,
+        external_id: str | None = None,
+        actions: list[dict[str, Any]] | None = None,
+        annotations: list[dict[str, Any]] | None = None,
+    ) -> int: ...
     def list_check_runs(
         self, head_sha: str, check_name: str, *, app_id: str | int | None = None
     ) -> list[dict[str, Any]]: ...
     def check_run_url(self, check_run_id: int) -> str | None: ...
-    def answer_deployment_gate(
-        self, workflow_run_id: int, environment: str, state: str, comment: str
-    ) -> None: ...
-
     def has_comment_with(self, number: int, marker: str) -> bool: ...
 
 

@@ -27,7 +27,7 @@ from bot.core.report.deployment_answer import (
 from bot.core.routing import Router
 from bot.core.run_model import RunRecord, RunState
 from bot.handlers import run_requests
-from bot.handlers.context import Context, Gates, GitHub, Runs
+from bot.handlers.context import Context, GateAnswers, Gates, Runs
 from bot.handlers.run_requests import RunRequest
 
 log = logging.getLogger(__name__)
@@ -141,7 +141,7 @@ def _follow_run(ctx: Context, request: GateRequest) -> None:
 
 
 def answer_from_run(
-    github: GitHub, gates: Gates, request: GateRequest, record: RunRecord, link: str | None
+    github: GateAnswers, gates: Gates, request: GateRequest, record: RunRecord, link: str | None
 ) -> None:
     state = gate.answer_for(record.conclusion)
     _decide(github, gates, request, state, run_comment(record, link))
@@ -185,13 +185,15 @@ def _comment_for_check(
     )
 
 
-def _decide(github: GitHub, gates: Gates, request: GateRequest, state: Answer, text: str) -> None:
+def _decide(
+    github: GateAnswers, gates: Gates, request: GateRequest, state: Answer, text: str
+) -> None:
     decided = gates.decide(request.key, state, text) or gates.get(request.key)
     if decided is not None:
         settle(github, gates, decided)
 
 
-def settle(github: GitHub, gates: Gates, request: GateRequest) -> bool:
+def settle(github: GateAnswers, gates: Gates, request: GateRequest) -> bool:
     """Send a decided answer unless it was sent; True once GitHub has it. A GitHub error
     propagates (the task retries; the reconcile pass tries again later)."""
     if request.state is None or request.answered_at is not None:
@@ -220,7 +222,7 @@ def settle(github: GitHub, gates: Gates, request: GateRequest) -> bool:
 
 
 def answer_run_waiters(
-    github_for: Callable[[int, str], GitHub], gates: Gates, record: RunRecord
+    github_for: Callable[[int, str], GateAnswers], gates: Gates, record: RunRecord
 ) -> None:
     """A run completed: answer every deployment waiting for it (a cancelled run answers
     nothing: the reconcile pass looks at those requests again)."""

@@ -169,7 +169,7 @@ def _queue(
     )
     record.details_url = ctx.details_url(record.run_id)
     output = render_queued_output(waiting_for=None, position=None)
-    fields = dict(
+    fields: dict[str, Any] = dict(
         name=check_name,
         head_sha=head_sha,
         status="queued",

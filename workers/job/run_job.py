@@ -24,8 +24,9 @@ from bot.core.report.check_output import render_check_output, render_queued_outp
 from bot.core.results import Conclusion, PhaseStatus, PhaseVerdict, RunReport
 from bot.core.scrub import Scrubber
 from bot.core.secrets_policy import SecretsAllowList, pass_env_problems
+from bot.github.client import PullInfo
 from bot.handlers import deployments
-from bot.handlers.context import Gates
+from bot.handlers.context import GateAnswers, Gates
 from bot.state.run_records import RecordNotFound, RunRecord, RunRecords
 from bot.telemetry import trace
 from workers import disk, publish, recall
@@ -51,15 +52,15 @@ class Lock(Protocol):
     def holder(self) -> str | None: ...
 
 
-class RepoClient(Protocol):
-    """The slice of `bot.github.client.RepoClient` a run uses."""
+class RepoClient(publish.PublishClient, tracking_issue.IssueClient, GateAnswers, Protocol):
+    """The slice of `bot.github.client.RepoClient` a run uses: publishing its report, the
+    tracking issue, answering the deployments it held, and these."""
 
     @property
     def token(self) -> str: ...
     def fetch_token(self) -> str: ...
-    def get_pull(self, number: int) -> Any: ...
+    def get_pull(self, number: int) -> PullInfo: ...
     def repo_clone_url(self) -> str: ...
-    def update_check_run(self, check_run_id: int, **fields: Any) -> None: ...
 
 
 @dataclass
