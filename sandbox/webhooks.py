@@ -396,3 +396,25 @@ def deployment_gate_event(
     payload["installation"] = {"id": installation_id, "node_id": f"I_{installation_id}"}
     payload["deployment"].update(sha=sha, ref=ref, environment=environment)
     return payload
+
+
+def push_event(
+    full_name: str,
+    *,
+    after: str,
+    installation_id: int,
+    base_url: str,
+    branch: str = "main",
+    default_branch: str = "main",
+    sender: str = "octocat",
+) -> dict[str, Any]:
+    """`push` of `after` to `branch`, from GitHub's example of a push to the default branch."""
+    base_url = base_url.rstrip("/")
+    payload = for_repo(
+        load_payload("push"), full_name, installation_id=installation_id, base_url=base_url
+    )
+    payload.update(ref=f"refs/heads/{branch}", after=after, created=False)
+    payload["repository"]["default_branch"] = default_branch
+    payload["head_commit"]["id"] = after
+    payload["sender"].update(_user(sender, "User", base_url))
+    return payload

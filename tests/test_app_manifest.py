@@ -75,6 +75,7 @@ EVENT_PERMISSIONS = {
     "pull_request": ("pull_requests",),
     "merge_group": ("merge_queues",),
     "deployment_protection_rule": ("deployments",),
+    "push": ("contents",),
 }
 
 

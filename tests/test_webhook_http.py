@@ -307,7 +307,11 @@ def test_ping_is_answered_and_ignored(harness: Harness) -> None:
     [
         ("edited comment", "issue_comment", {**pr_comment(), "action": "edited"}),
         ("labeled pull request", "pull_request", {"action": "labeled", "installation": {"id": 1}}),
-        ("push", "push", {"ref": "refs/heads/main", "installation": {"id": 1}}),
+        (
+            "push, not to the default branch",
+            "push",
+            {"ref": "refs/heads/main", "installation": {"id": 1}},
+        ),
         (
             "no installation",
             "issue_comment",

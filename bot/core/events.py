@@ -18,6 +18,8 @@ from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 from bot.core.commands import PREFIX as COMMAND_PREFIX
 from bot.core.webhook import Delivery, MalformedDelivery
 
+PUSH_ACTION = ""  # GitHub's `push` payload has no `action`
+
 
 @dataclass(frozen=True)
 class _EventBase:
@@ -124,8 +126,27 @@ class DeploymentGateEvent(_EventBase):
     workflow_run_id: int
 
 
+@dataclass(frozen=True)
+class PushEvent(_EventBase):
+    """`push` to the repository's default branch (other refs are dropped in the web process):
+    with `auto_run: true` the plan runs on the new head, the baseline that tells a pull request
+    whether a failure pattern is also failing on the default branch (contract §6)."""
+
+    github_event: ClassVar[str] = "push"
+    kind: ClassVar[str] = "push"
+    actions: ClassVar[frozenset[str]] = frozenset({PUSH_ACTION})
+
+    ref: str  # refs/heads/<default branch>
+    after: str  # the branch's new head commit
+
+
 Event: TypeAlias = (
-    CommentEvent | PullRequestEvent | CheckRunEvent | MergeGroupEvent | DeploymentGateEvent
+    CommentEvent
+    | PullRequestEvent
+    | CheckRunEvent
+    | MergeGroupEvent
+    | DeploymentGateEvent
+    | PushEvent
 )
 EVENT_TYPES: tuple[type[Event], ...] = (
     CommentEvent,
@@ -133,6 +154,7 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     CheckRunEvent,
     MergeGroupEvent,
     DeploymentGateEvent,
+    PushEvent,
 )
 _BY_KIND: dict[str, type[Event]] = {cls.kind: cls for cls in EVENT_TYPES}
 # GitHub event name -> the actions we act on. Anything else is answered 200 and dropped.
@@ -156,10 +178,13 @@ def from_delivery(delivery: Delivery) -> Event | None:
     deliveries without an installation). Raises `MalformedDelivery` on a malformed payload."""
     payload = delivery.payload
     actions = ROUTED_ACTIONS.get(delivery.event)
-    if actions is None or payload.get("action") not in actions:
+    action = payload.get("action", PUSH_ACTION)
+    if actions is None or not isinstance(action, str) or action not in actions:
         return None
     if payload.get("installation") is None:
         return None  # not sent to an App installation: nothing we could act with
+    if delivery.event == PushEvent.github_event and payload.get("ref") != _default_ref(payload):
+        return None  # another branch, a tag, or the default branch deleted
     try:
         event = _BUILDERS[delivery.event](delivery.id, payload)
     except ValidationError as exc:
@@ -167,6 +192,14 @@ def from_delivery(delivery: Delivery) -> Event | None:
     if isinstance(event, CommentEvent) and not _may_hold_commands(event):
         return None
     return event
+
+
+def _default_ref(payload: Mapping[str, Any]) -> str | None:
+    if payload.get("deleted") is True or set(str(payload.get("after", ""))) == {"0"}:
+        return None
+    repository = payload.get("repository")
+    branch = repository.get("default_branch") if isinstance(repository, dict) else None
+    return f"refs/heads/{branch}" if isinstance(branch, str) and branch else None
 
 
 def _may_hold_commands(event: CommentEvent) -> bool:
@@ -384,12 +417,34 @@ def _deployment_gate(delivery_id: str, payload: dict[str, Any]) -> DeploymentGat
     )
 
 
+class _PushPayload(_Model):
+    installation: _Id
+    repository: _Repo
+    sender: _User
+    ref: str
+    after: str
+
+
+def _push(delivery_id: str, payload: dict[str, Any]) -> PushEvent:
+    p = _PushPayload.model_validate(payload)
+    return PushEvent(
+        delivery_id=delivery_id,
+        installation_id=p.installation.id,
+        repo=p.repository.full_name,
+        action=PUSH_ACTION,
+        sender=p.sender.login,
+        ref=p.ref,
+        after=p.after,
+    )
+
+
 _BUILDERS: dict[str, Callable[[str, dict[str, Any]], Event]] = {
     CommentEvent.github_event: _comment,
     PullRequestEvent.github_event: _pull_request,
     CheckRunEvent.github_event: _check_run,
     MergeGroupEvent.github_event: _merge_group,
     DeploymentGateEvent.github_event: _deployment_gate,
+    PushEvent.github_event: _push,
 }
 
 

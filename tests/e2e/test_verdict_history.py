@@ -181,3 +181,31 @@ phases:
         assert "`rerun-failed` only ever runs the failed tests again" in moved
     finally:
         staging.server.shutdown()
+
+
+def test_a_pattern_failing_on_the_default_branch_is_tagged_so_on_a_pull_request(
+    stack, make_project
+):
+    from sandbox import webhooks
+
+    project = make_project(
+        {"tests/test_auth.py": PASSING_SUITE, "tests/test_checkout.py": FAILING_SUITE},
+        plan="auto_run: true\nfail_fast: false\nphases:\n"
+        "  - {id: checkout, name: Checkout journey, suites: [tests/test_checkout.py]}\n",
+    )
+    push = webhooks.push_event(
+        project.repo,
+        after=project.sha,
+        installation_id=stack.installation_id,
+        base_url=stack.github.url,
+    )
+    other_branch = {**push, "ref": "refs/heads/feature-1"}
+    assert stack.deliver("push", other_branch).json()["status"] == "ignored"
+    assert stack.deliver("push", push).status_code == 202
+    [baseline] = completed(stack, project, 1)  # auto_run: the default branch's head ran
+    assert baseline["conclusion"] == "failure"
+    assert "requested by" in baseline["output"]["summary"]
+    stack.comment(project.repo, 1, "/golden-path run")
+    comment = sticky(stack, project, "Runs of this pull request (1)")
+    assert "**also failing on the default branch**" in comment
+    assert "**new in this pull request**" not in comment

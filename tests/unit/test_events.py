@@ -62,6 +62,15 @@ def example(event: str, action: str | None, *, installation: bool = True) -> dic
     pytest.skip(f"no example payload for {event} {action}")
 
 
+def push_example(**changes: Any) -> dict[str, Any]:
+    """GitHub's push to the default branch (`sandbox/payloads/push.json`), changed."""
+    payload = copy.deepcopy(json.loads((ROOT / "sandbox/payloads/push.json").read_text()))
+    repository = changes.pop("repository", {})
+    payload["repository"].update(repository)
+    payload.update(changes)
+    return payload
+
+
 def deliver(event: str, payload: dict[str, Any], delivery_id: str = "d-1") -> Any:
     return from_delivery(Delivery(id=delivery_id, event=event, payload=payload))
 
@@ -83,7 +92,6 @@ ACTED_ON = [
 
 IGNORED = [
     ("ping", None),
-    ("push", None),
     ("issue_comment", "edited"),
     ("issue_comment", "deleted"),
     ("issues", "opened"),
@@ -412,6 +420,7 @@ def every_kind() -> list[Any]:
         deliver("check_run", example("check_run", "requested_action")),
         deliver("merge_group", example("merge_group", "checks_requested")),
         deliver("deployment_protection_rule", example("deployment_protection_rule", "requested")),
+        deliver("push", push_example()),
     ]
 
 
@@ -480,3 +489,36 @@ def test_comments_without_commands_are_ignored(case: str, change: Any) -> None:
     assert isinstance(deliver("issue_comment", payload), CommentEvent), case
     change(payload)
     assert deliver("issue_comment", payload) is None, case
+
+
+# ---- pushes: only the default branch's new head reaches a worker ------------------------------
+
+PUSH_CASES = [
+    ("a push to the default branch", {}, "6113728f27ae82c7b1a177c8d03f9e96e0adf246"),
+    ("another branch", {"ref": "refs/heads/feature"}, None),
+    ("a tag", {"ref": "refs/tags/v1"}, None),
+    ("the default branch deleted", {"deleted": True, "after": "0" * 40}, None),
+    ("a renamed default branch", {"repository": {"default_branch": "main"}}, None),
+    ("no installation", {"installation": None}, None),
+    ("an action that is not a string", {"action": ["x"]}, None),
+]
+
+
+@pytest.mark.parametrize(
+    ("changes", "after"), [c[1:] for c in PUSH_CASES], ids=[c[0] for c in PUSH_CASES]
+)
+def test_pushes(changes: dict[str, Any], after: str | None) -> None:
+    parsed = deliver("push", push_example(**changes))
+    assert (parsed.after if parsed is not None else None) == after
+    if parsed is not None:
+        assert (parsed.ref, parsed.repo, parsed.sender) == (
+            "refs/heads/master",
+            "Codertocat/Hello-World",
+            "Codertocat",
+        )
+        assert event_from_dict(parsed.to_dict()) == parsed  # travels through Celery unchanged
+
+
+def test_a_malformed_push_to_the_default_branch_is_a_400() -> None:
+    with pytest.raises(MalformedDelivery):
+        deliver("push", push_example(after=7))

@@ -151,7 +151,7 @@ def test_routes_lists_every_registered_pair_across_children() -> None:
     ("event", "action"),
     [
         ("issue_comments", "created"),  # typo in the event
-        ("push", None),  # an event bot.core.events never produces
+        ("watch", None),  # an event bot.core.events never produces
         ("issue_comment", "edited"),  # an action bot.core.events never produces
         ("pull_request", "labeled"),
     ],

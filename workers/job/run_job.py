@@ -25,7 +25,7 @@ from bot.core.results import Conclusion, PhaseStatus, PhaseVerdict, RunReport
 from bot.core.scrub import Scrubber
 from bot.core.secrets_policy import SecretsAllowList, pass_env_problems
 from bot.github.client import PullInfo
-from bot.handlers import deployments
+from bot.handlers import deployments, pushes
 from bot.handlers.context import GateAnswers, Gates
 from bot.state.run_records import RecordNotFound, RunRecord, RunRecords
 from bot.telemetry import trace
@@ -311,7 +311,8 @@ class _Job:
         if self.services.history is None:
             return
         try:
-            recall.remember(self.services.history, result)
+            on_default_branch = self.record.trigger == pushes.TRIGGER
+            recall.remember(self.services.history, result, default_branch=on_default_branch)
         except Exception:
             log.warning("run %s: history not recorded", self.record.run_id, exc_info=True)
 
