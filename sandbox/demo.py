@@ -93,14 +93,14 @@ def main(argv: list[str] | None = None) -> int:
             answer = stack.comment(REPO, PR_NUMBER, "/golden-path run")
             console.print(f"POST /webhook (issue_comment, signed) -> [bold]{answer.status_code}[/]")
             check = wait_until(
-                lambda n=attempt: _completed_check(stack, sha, n),
+                partial(_completed_check, stack, sha, attempt),
                 timeout=args.timeout,
                 interval=0.5,
                 what="the completed check run",
             )
             console.print(f"check run completed in {time.monotonic() - started:.1f} s")
             wait_until(
-                lambda n=attempt: _comment_for_run(stack, n),
+                partial(_comment_for_run, stack, attempt),
                 timeout=60,
                 interval=0.5,
                 what="the PR comment of this run",
@@ -199,7 +199,7 @@ def _tracking_issue(issues: list[dict[str, Any]], runs: int) -> dict[str, Any] |
     return None
 
 
-def _completed_check(stack: Stack, sha: str, count: int = 1) -> dict | None:
+def _completed_check(stack: Stack, sha: str, count: int = 1) -> dict[str, Any] | None:
     runs = [
         r
         for r in stack.github.fake.check_runs(REPO, head_sha=sha)
@@ -214,7 +214,7 @@ def _comment_for_run(stack: Stack, count: int) -> bool:
     return any(f"Runs of this pull request ({count})" in b for b in bodies)
 
 
-def _write_raw(folder: Path, stack: Stack, check: dict) -> None:
+def _write_raw(folder: Path, stack: Stack, check: dict[str, Any]) -> None:
     fake = stack.github.fake
     folder.mkdir(parents=True, exist_ok=True)
     output = check.get("output") or {}
@@ -230,7 +230,7 @@ def _write_raw(folder: Path, stack: Stack, check: dict) -> None:
             )
 
 
-def _show(console: Console, stack: Stack, check: dict) -> None:
+def _show(console: Console, stack: Stack, check: dict[str, Any]) -> None:
     fake = stack.github.fake
     output = check.get("output") or {}
     console.rule(f"check run [bold]{escape(check['name'])}[/]: {check['conclusion']}")

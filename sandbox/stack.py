@@ -41,7 +41,7 @@ def procfile_lines(path: Path = ROOT / "Procfile") -> dict[str, str]:
 
 
 def wait_until(
-    check: Callable[[], T], timeout: float = 30.0, interval: float = 0.05, what: str = ""
+    check: Callable[[], T | None], timeout: float = 30.0, interval: float = 0.05, what: str = ""
 ) -> T:
     """Poll `check` until it returns something truthy; its value is returned."""
     deadline = time.monotonic() + timeout

@@ -14,7 +14,7 @@ import uuid
 import zlib
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 PAYLOADS = Path(__file__).parent / "payloads"
 HOOK_USER_AGENT = "GitHub-Hookshot/5a9c1b7"
@@ -31,7 +31,7 @@ def _payload_text(name: str) -> str:
 
 def load_payload(name: str) -> dict[str, Any]:
     """A fresh copy of a stored example, e.g. `load_payload("pull_request.opened")`."""
-    return json.loads(_payload_text(name))
+    return cast(dict[str, Any], json.loads(_payload_text(name)))
 
 
 def json_body(payload: dict[str, Any]) -> bytes:
@@ -110,7 +110,8 @@ def for_repo(
     """Point a payload at `full_name` on the sandbox: names, URLs, installation."""
     base_url = base_url.rstrip("/")
     old = payload["repository"]["full_name"]
-    out = _rewrite_strings(payload, _url_replacements(old, full_name, base_url))
+    # a dict in, a dict out: only strings inside it are rewritten
+    out: dict[str, Any] = _rewrite_strings(payload, _url_replacements(old, full_name, base_url))
     _retarget_repo(out["repository"], full_name, base_url)
     if isinstance(out.get("organization"), dict):
         out["organization"]["login"] = full_name.split("/", 1)[0]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import httpx
 from starlette.requests import Request
@@ -96,7 +96,9 @@ class SandboxClient:
         self._post("add_repo", full_name=full_name, **fields)
 
     def add_pull(self, full_name: str, number: int, **fields: Any) -> dict[str, Any]:
-        return self._post("add_pull", full_name=full_name, number=number, **fields)
+        return cast(
+            dict[str, Any], self._post("add_pull", full_name=full_name, number=number, **fields)
+        )
 
     def set_head(self, full_name: str, number: int, sha: str) -> None:
         self._post("set_head", full_name=full_name, number=number, sha=sha)
@@ -105,32 +107,36 @@ class SandboxClient:
         self._post("set_permission", full_name=full_name, login=login, permission=permission)
 
     def add_issue(self, full_name: str, **fields: Any) -> dict[str, Any]:
-        return self._post("add_issue", full_name=full_name, **fields)
+        return cast(dict[str, Any], self._post("add_issue", full_name=full_name, **fields))
 
     def add_comment(self, full_name: str, number: int, body: str, **fields: Any) -> int:
-        return self._post("add_comment", full_name=full_name, number=number, body=body, **fields)
+        return cast(
+            int, self._post("add_comment", full_name=full_name, number=number, body=body, **fields)
+        )
 
     def fail_next(self, method: str, path_regex: str, status: int, **fields: Any) -> None:
         self._post("fail_next", method=method, path_regex=path_regex, status=status, **fields)
 
     def check_runs(self, full_name: str, head_sha: str | None = None) -> list[dict[str, Any]]:
-        return self._get("check_runs", full_name=full_name, head_sha=head_sha)
+        return cast(
+            list[dict[str, Any]], self._get("check_runs", full_name=full_name, head_sha=head_sha)
+        )
 
     def comments(self, full_name: str, number: int) -> list[dict[str, Any]]:
-        return self._get("comments", full_name=full_name, number=number)
+        return cast(list[dict[str, Any]], self._get("comments", full_name=full_name, number=number))
 
     def reactions(self, comment_id: int) -> list[dict[str, Any]]:
-        return self._get("reactions", comment_id=comment_id)
+        return cast(list[dict[str, Any]], self._get("reactions", comment_id=comment_id))
 
     def issues(self, full_name: str) -> list[dict[str, Any]]:
-        return self._get("issues", full_name=full_name)
+        return cast(list[dict[str, Any]], self._get("issues", full_name=full_name))
 
     def labels_of(self, full_name: str, number: int) -> list[str]:
-        return self._get("labels_of", full_name=full_name, number=number)
+        return cast(list[str], self._get("labels_of", full_name=full_name, number=number))
 
     def deployment_answers(self, full_name: str) -> list[dict[str, Any]]:
-        return self._get("deployment_answers", full_name=full_name)
+        return cast(list[dict[str, Any]], self._get("deployment_answers", full_name=full_name))
 
     @property
     def requests(self) -> list[dict[str, Any]]:
-        return self._get("requests")
+        return cast(list[dict[str, Any]], self._get("requests"))

@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 SOURCE = "@octokit/openapi 23.0.2, generated/api.github.com.deref.json"
 OUTPUT = Path(__file__).with_name("rest-subset.json")
@@ -124,7 +124,7 @@ def _body_schema(operation: dict[str, Any]) -> dict[str, Any] | None:
     body = operation.get("requestBody")
     if not body:
         return None
-    return strip_schema(body["content"]["application/json"]["schema"])
+    return cast(dict[str, Any], strip_schema(body["content"]["application/json"]["schema"]))
 
 
 def _query(operation: dict[str, Any]) -> dict[str, Any]:

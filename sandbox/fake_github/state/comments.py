@@ -16,7 +16,7 @@ class CommentState(StateCore):
         self,
         full_name: str,
         number: int,
-        body: str,
+        body: object,  # as the request gave it: checked here, like GitHub does
         *,
         user: str = "octocat",
         user_type: str = "User",
@@ -29,7 +29,7 @@ class CommentState(StateCore):
         with self.lock:
             issue = self._issue(full_name, number)
             stamp = now_iso()
-            comment = {
+            comment: dict[str, Any] = {
                 "id": self.new_id(),
                 "repo": full_name,
                 "number": int(number),
@@ -54,7 +54,7 @@ class CommentState(StateCore):
         with self.lock:
             return copy.deepcopy(self._comment(full_name, comment_id))
 
-    def edit_comment(self, full_name: str, comment_id: int, body: str) -> dict[str, Any]:
+    def edit_comment(self, full_name: str, comment_id: int, body: object) -> dict[str, Any]:
         if not isinstance(body, str) or len(body) > MAX_COMMENT_CHARS:
             raise invalid("Body is too long (maximum is 65536 characters)", "body", "custom")
         with self.lock:
