@@ -22,7 +22,7 @@ from typing import Protocol
 
 import redis
 
-from bot.core.report.check_output import render_ended_early, render_queued_output
+from bot.core.report.check_output import ended_early_update, render_queued_output
 from bot.core.results import Conclusion
 from bot.github.client import GitHubError, GitHubRateLimited
 from bot.handlers.context import CheckRunUpdates
@@ -203,7 +203,8 @@ class Reaper:
         if record.check_run_id is not None:
             try:
                 client = self.github_for(record.installation_id, record.repo)
-                _conclude_check(client, record.check_run_id, record, conclusion, reason)
+                fields = ended_early_update(record, conclusion, reason)
+                client.update_check_run(record.check_run_id, **fields)
             except GitHubError as error:
                 return self._concluding_later(record, conclusion, reason, error, now)
         if self.records.finish(record.run_id, conclusion.value, reason) is None:
@@ -241,23 +242,6 @@ def _set_task(record: RunRecord, attempt: int, task_id: str) -> bool:
         return False
     record.task_id = task_id
     return True
-
-
-def _conclude_check(
-    client: CheckRunUpdates,
-    check_run_id: int,
-    record: RunRecord,
-    conclusion: Conclusion,
-    reason: str,
-) -> None:
-    output = render_ended_early(record, conclusion, reason)
-    client.update_check_run(
-        check_run_id,
-        status="completed",
-        conclusion=conclusion.value,
-        title=output.title,
-        summary=output.summary,
-    )
 
 
 def reap(

@@ -16,8 +16,8 @@ from typing import Any
 from bot.core import permissions
 from bot.core import plan as plan_module
 from bot.core.report.check_output import (
+    ended_early_update,
     render_check_output,
-    render_ended_early,
     render_queued_output,
 )
 from bot.core.report.replies import render_reply
@@ -237,16 +237,9 @@ def cancel_run(ctx: Context, record: RunRecord, reason: str) -> RunRecord | None
 
 
 def conclude_check(ctx: Context, record: RunRecord, conclusion: Conclusion, reason: str) -> None:
-    if record.check_run_id is None:
-        return
-    output = render_ended_early(record, conclusion, reason)
-    ctx.github.update_check_run(
-        record.check_run_id,
-        status="completed",
-        conclusion=conclusion.value,
-        title=output.title,
-        summary=output.summary,
-    )
+    if record.check_run_id is not None:
+        fields = ended_early_update(record, conclusion, reason)
+        ctx.github.update_check_run(record.check_run_id, **fields)
 
 
 def own_check_runs(ctx: Context, runs: list[dict[str, Any]]) -> list[dict[str, Any]]:

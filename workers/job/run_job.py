@@ -20,7 +20,11 @@ from bot.core import plan as plan_module
 from bot.core import rerun
 from bot.core.idempotency import Ledger
 from bot.core.report import facts
-from bot.core.report.check_output import render_check_output, render_queued_output
+from bot.core.report.check_output import (
+    ended_early_report,
+    render_check_output,
+    render_queued_output,
+)
 from bot.core.results import Conclusion, PhaseStatus, PhaseVerdict, RunReport
 from bot.core.scrub import Scrubber
 from bot.core.secrets_policy import SecretsAllowList, pass_env_problems
@@ -562,13 +566,13 @@ class _Job:
     # endings
     def _conclude_early(self, stop: _Stop) -> RunReport | None:
         self._progress_out.close()  # a held progress update must not reopen the check run
-        result = RunReport(
-            check_name=self.record.check_name,
-            phases=(),
-            conclusion=stop.conclusion,
-            problem=self.scrubber.scrub(stop.reason),
+        result = ended_early_report(
+            self.record,
+            stop.conclusion,
+            self.scrubber.scrub(stop.reason),
             plan_problems=tuple(self.scrubber.scrub(p) for p in stop.plan_problems),
-            **self._report_fields(),
+            requested_by=self.record.requested_by,
+            sandboxed=self.services.sandboxed,
         )
         try:
             output = render_check_output(result)

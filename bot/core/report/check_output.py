@@ -1,7 +1,7 @@
 """The check run's output: title, summary, failure details and annotations."""
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 
 from bot.core.report.facts import (
     STATUS,
@@ -166,21 +166,54 @@ def _annotation(test: TestResult) -> dict[str, Any]:
     return item
 
 
+def ended_early_report(
+    record: Any,
+    conclusion: Conclusion,
+    reason: str,
+    *,
+    plan_problems: tuple[str, ...] = (),
+    requested_by: str = "",
+    sandboxed: bool = True,
+) -> RunReport:
+    """The report of a run that ended before reporting results (cancelled, superseded, reaped,
+    plan invalid), from its record (duck-typed: `bot.core.run_model.RunRecord`): no phases, the
+    reason as its problem. The worker that ran it also names who asked and the isolation."""
+    return RunReport(
+        check_name=field_of(record, "check_name", "") or "",
+        phases=(),
+        conclusion=conclusion,
+        problem=reason,
+        plan_problems=plan_problems,
+        repo=field_of(record, "repo", "") or "",
+        head_sha=field_of(record, "head_sha", "") or "",
+        pr_number=field_of(record, "pr_number"),
+        run_id=field_of(record, "run_id", "") or "",
+        details_url=field_of(record, "details_url"),
+        requested_by=requested_by,
+        sandboxed=sandboxed,
+    )
+
+
 def render_ended_early(record: Any, conclusion: Conclusion, reason: str) -> CheckOutput:
-    """The output of a run that ended before reporting results (cancelled while queued, reaped),
-    from its record (duck-typed: `bot.run_model.RunRecord`)."""
-    return render_check_output(
-        RunReport(
-            check_name=field_of(record, "check_name", "") or "",
-            phases=(),
-            conclusion=conclusion,
-            problem=reason,
-            repo=field_of(record, "repo", "") or "",
-            head_sha=field_of(record, "head_sha", "") or "",
-            pr_number=field_of(record, "pr_number"),
-            run_id=field_of(record, "run_id", "") or "",
-            details_url=field_of(record, "details_url"),
-        )
+    """The output of a run that ended before reporting results (cancelled while queued, reaped)."""
+    return render_check_output(ended_early_report(record, conclusion, reason))
+
+
+class EndedEarlyUpdate(TypedDict):
+    """The fields of the `update_check_run` call that concludes a check run early."""
+
+    status: str
+    conclusion: str
+    title: str
+    summary: str
+
+
+def ended_early_update(record: Any, conclusion: Conclusion, reason: str) -> EndedEarlyUpdate:
+    """The `update_check_run` fields that conclude the check run of a run that ended before
+    reporting results, for those who conclude it without a worker (cancel while queued, reaper)."""
+    output = render_ended_early(record, conclusion, reason)
+    return EndedEarlyUpdate(
+        status="completed", conclusion=conclusion.value, title=output.title, summary=output.summary
     )
 
 
