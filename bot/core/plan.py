@@ -172,8 +172,12 @@ class Phase(_Strict):
         return self.name or self.id
 
 
+# The check run's name when the plan names none, or when there is no plan to read.
+DEFAULT_CHECK_NAME = "Golden Path P0"
+
+
 class Plan(_Strict):
-    check_name: NonBlank = "Golden Path P0"
+    check_name: NonBlank = DEFAULT_CHECK_NAME
     environment: NonBlank = "staging"
     fail_fast: StrictBool = True
     timeout_minutes: PositiveMinutes = 60

@@ -13,7 +13,15 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from bot.core.plan import DEFAULT_CHECK_NAME
+
 RUN_ID = re.compile(r"[0-9a-f]{12}")
+
+
+def run_target(repo: str, *, pr_number: int | None = None, ref: str | None = None) -> str:
+    """The key of "one run at a time": `owner/name@ref` for a merge group or a commit outside
+    pull requests, `owner/name#number` for a pull request."""
+    return f"{repo}@{ref}" if ref else f"{repo}#{pr_number}"
 
 
 class RunState(StrEnum):
@@ -38,7 +46,7 @@ class RunRecord(BaseModel):
     rerun_of: str | None = None  # `rerun-failed`: the completed run whose failed tests run again
     requested_by: str = ""
     trigger: str = "comment"
-    check_name: str = "Golden Path P0"
+    check_name: str = DEFAULT_CHECK_NAME
     check_run_id: int | None = None
     environment: str | None = None
     state: RunState = RunState.QUEUED
@@ -72,11 +80,9 @@ class RunRecord(BaseModel):
 
     @property
     def target(self) -> str:
-        if self.merge_group_ref:
-            return f"{self.repo}@{self.merge_group_ref}"
-        if self.commit_ref:
-            return f"{self.repo}@{self.commit_ref}"
-        return f"{self.repo}#{self.pr_number}"
+        return run_target(
+            self.repo, pr_number=self.pr_number, ref=self.merge_group_ref or self.commit_ref
+        )
 
     @property
     def lock_owner(self) -> str:

@@ -25,7 +25,7 @@ from bot.core.report.deployment_answer import (
     render_reason_comment,
 )
 from bot.core.routing import Router
-from bot.core.run_model import RunRecord, RunState
+from bot.core.run_model import RunRecord, RunState, run_target
 from bot.handlers import run_requests
 from bot.handlers.context import Context, GateAnswers, Gates, Runs
 from bot.handlers.run_requests import RunRequest
@@ -66,7 +66,7 @@ def evaluate(ctx: Context, request: GateRequest) -> None:
         return
     plan = run_requests.read_plan(ctx, request.sha)
     check_name = (
-        plan.check_name if isinstance(plan, plan_module.Plan) else run_requests.DEFAULT_CHECK_NAME
+        plan.check_name if isinstance(plan, plan_module.Plan) else plan_module.DEFAULT_CHECK_NAME
     )
     runs = ctx.github.list_check_runs(request.sha, check_name, app_id=ctx.app_id)
     decision = gate.decide(plan, request.environment, request.sha, runs)
@@ -109,7 +109,7 @@ def _run(ctx: Context, request: GateRequest) -> None:
     )
     record = _record(ctx.runs, answer.run_id) if answer.run_id else None
     if record is None:  # one is already queued or running for this commit: join it
-        record = ctx.runs.latest(f"{request.repo}@{request.sha}")
+        record = ctx.runs.latest(run_target(request.repo, ref=request.sha))
     if record is None:
         reason = "The golden path could not be started: " + (answer.reply or "no reason given")
         _decide(ctx.github, _gates(ctx), request, Answer.REJECTED, render_reason_comment(reason))
@@ -177,7 +177,7 @@ def _comment_for_check(
     if record is not None and record.state is RunState.COMPLETED:
         return run_comment(record, run_requests.link_to(ctx, record) or run.get("html_url"))
     return render_answer_comment(
-        check_name=str(run.get("name") or run_requests.DEFAULT_CHECK_NAME),
+        check_name=str(run.get("name") or plan_module.DEFAULT_CHECK_NAME),
         title=str(run.get("title") or run.get("conclusion") or ""),
         mrr_at_risk=None,
         recommendation=fallback_recommendation(str(run.get("conclusion"))),

@@ -8,6 +8,7 @@ from bot.core import plan as plan_module
 from bot.core.events import MergeGroupEvent
 from bot.core.report.replies import render_reply
 from bot.core.routing import Router
+from bot.core.run_model import run_target
 from bot.handlers import run_requests
 from bot.handlers.context import Context
 from bot.handlers.run_requests import RunRequest
@@ -30,7 +31,7 @@ def on_checks_requested(event: MergeGroupEvent, ctx: Context) -> None:
         _complete(
             ctx,
             event,
-            run_requests.DEFAULT_CHECK_NAME,
+            plan_module.DEFAULT_CHECK_NAME,
             "failure",
             "The golden-path plan cannot be used",
             render_reply("plan_error", problems=[str(p) for p in plan.problems]),
@@ -50,7 +51,7 @@ def on_checks_requested(event: MergeGroupEvent, ctx: Context) -> None:
             ),
         )
         return
-    _reuse(event, ctx, plan.check_name if plan is not None else run_requests.DEFAULT_CHECK_NAME)
+    _reuse(event, ctx, plan.check_name if plan is not None else plan_module.DEFAULT_CHECK_NAME)
 
 
 def _reuse(event: MergeGroupEvent, ctx: Context, check_name: str) -> None:
@@ -101,7 +102,7 @@ def _complete(
 
 @router.register("merge_group", action="destroyed")
 def on_destroyed(event: MergeGroupEvent, ctx: Context) -> None:
-    record = ctx.runs.latest(f"{event.repo}@{event.head_ref}")
+    record = ctx.runs.latest(run_target(event.repo, ref=event.head_ref))
     if record is not None and record.active:
         reason = f"The merge group was destroyed ({event.reason or 'no reason given'})."
         run_requests.cancel_run(ctx, record, reason)

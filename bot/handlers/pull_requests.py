@@ -31,7 +31,7 @@ def on_new_head(event: PullRequestEvent, ctx: Context) -> None:
     _supersede(event, ctx, f"Superseded by {event.head_sha[:7]}: a new commit was pushed.")
     plan = run_requests.read_plan(ctx, event.head_sha)
     check_name = (
-        plan.check_name if isinstance(plan, plan_module.Plan) else run_requests.DEFAULT_CHECK_NAME
+        plan.check_name if isinstance(plan, plan_module.Plan) else plan_module.DEFAULT_CHECK_NAME
     )
     if isinstance(plan, plan_module.Plan) and plan.auto_run and not event.is_fork:
         # A push by someone with write access to the base repository: no permission check.

@@ -22,12 +22,10 @@ from bot.core.report.check_output import (
 )
 from bot.core.report.replies import render_reply
 from bot.core.results import Conclusion, RunReport
-from bot.core.run_model import RunRecord, RunState
+from bot.core.run_model import RunRecord, RunState, run_target
 from bot.handlers.context import Context
 
 log = logging.getLogger(__name__)
-
-DEFAULT_CHECK_NAME = "Golden Path P0"
 
 
 @dataclass(frozen=True)
@@ -136,12 +134,7 @@ def request_run(ctx: Context, req: RunRequest) -> Answer:
 
 
 def _target(req: RunRequest) -> str:
-    """The key of "one run at a time": a pull request, or a merge group."""
-    if req.merge_group_ref:
-        return f"{req.repo}@{req.merge_group_ref}"
-    if req.commit_ref:
-        return f"{req.repo}@{req.commit_ref}"
-    return f"{req.repo}#{req.pr_number}"
+    return run_target(req.repo, pr_number=req.pr_number, ref=req.merge_group_ref or req.commit_ref)
 
 
 def _queue(
@@ -151,7 +144,7 @@ def _queue(
     head_sha: str,
     memo: dict[str, str],
 ) -> RunRecord:
-    check_name = plan.check_name if plan is not None else DEFAULT_CHECK_NAME
+    check_name = plan.check_name if plan is not None else plan_module.DEFAULT_CHECK_NAME
     record = RunRecord(
         installation_id=ctx.installation_id,
         repo=req.repo,
@@ -203,7 +196,7 @@ def _fail_on_plan(
 ) -> None:
     """An invalid plan is a failed check (never neutral): the summary says what is wrong."""
     result = RunReport(
-        check_name=DEFAULT_CHECK_NAME,
+        check_name=plan_module.DEFAULT_CHECK_NAME,
         phases=(),
         conclusion=Conclusion.FAILURE,
         problem=f"`{plan_module.PLAN_PATH}` cannot be used.",
@@ -215,7 +208,7 @@ def _fail_on_plan(
     )
     output = render_check_output(result)
     ctx.github.create_check_run(
-        name=DEFAULT_CHECK_NAME,
+        name=plan_module.DEFAULT_CHECK_NAME,
         head_sha=head_sha,
         status="completed",
         conclusion=Conclusion.FAILURE.value,

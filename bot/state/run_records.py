@@ -14,7 +14,7 @@ from typing import Any
 
 import redis
 
-from bot.core.run_model import RUN_ID, RunRecord, RunState
+from bot.core.run_model import RUN_ID, RunRecord, RunState, run_target
 from bot.state import run_index
 from bot.telemetry import metrics
 
@@ -74,7 +74,7 @@ class RunRecords:
             return None
 
     def latest_for_pr(self, repo: str, pr_number: int) -> RunRecord | None:
-        return self.latest(f"{repo}#{pr_number}")
+        return self.latest(run_target(repo, pr_number=pr_number))
 
     def active(self) -> list[RunRecord]:
         records = []
