@@ -9,9 +9,7 @@ with the comment's id, which an attempt that finds the claim taken looks for fir
 
 from __future__ import annotations
 
-import dataclasses
 import logging
-from typing import Any
 
 from bot.core import commands, permissions, rerun
 from bot.core.events import CommentEvent
@@ -20,7 +18,7 @@ from bot.core.report.replies import render_reply
 from bot.core.routing import Router
 from bot.core.run_model import RunRecord
 from bot.handlers import run_requests
-from bot.handlers.context import Context, GitHub
+from bot.handlers.context import Context
 from bot.handlers.run_requests import Answer, RunRequest
 
 log = logging.getLogger(__name__)
@@ -42,12 +40,11 @@ def on_comment(event: CommentEvent, ctx: Context) -> None:
     parsed = commands.parse(event.body)
     if not parsed:
         return
-    ctx = dataclasses.replace(ctx, github=_OneReaction(ctx.github, ctx.memo))
     replies: list[str] = []
     for command in parsed[:MAX_COMMAND_LINES]:
         answer = _answer(event, command, ctx)
         if answer.reaction:
-            ctx.github.react(event.comment_id, answer.reaction)
+            _react_once(ctx, event.comment_id, answer.reaction)
         if answer.reply and answer.reply not in replies:
             replies.append(answer.reply)
     if len(parsed) > MAX_COMMAND_LINES:
@@ -66,24 +63,14 @@ def _reply_once(event: CommentEvent, ctx: Context, body: str) -> None:
     ctx.github.reply(event.number, cut_chars(f"{marker}\n{body}", MAX_BODY_CHARS))
 
 
-class _OneReaction:
-    """The handler's client, reacting at most once to a comment: the first reaction decided
-    stays (a comment's 👀 comes before its slower work). Remembered in the task's memo, so a
-    retried attempt does not react again."""
-
-    def __init__(self, github: GitHub, memo: dict[str, Any]):
-        self._github = github
-        self._memo = memo
-
-    def react(self, comment_id: int, content: str) -> None:
-        key = f"reacted:{comment_id}"
-        if key in self._memo:
-            return
-        self._memo[key] = content
-        self._github.react(comment_id, content)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._github, name)
+def _react_once(ctx: Context, comment_id: int, content: str) -> None:
+    """React at most once to a comment: the first reaction decided stays (a comment's 👀 comes
+    before its slower work). Remembered in the task's memo, so a retried attempt does not react
+    again."""
+    key = f"reacted:{comment_id}"
+    if key not in ctx.memo:
+        ctx.memo[key] = content
+        ctx.github.react(comment_id, content)
 
 
 def _answer(event: CommentEvent, command: commands.Command, ctx: Context) -> Answer:
@@ -102,7 +89,7 @@ def _answer(event: CommentEvent, command: commands.Command, ctx: Context) -> Ans
                 pr_number=event.number,
                 user=event.author,
                 phases=command.phases,
-                acknowledge=lambda: ctx.github.react(event.comment_id, "eyes"),
+                acknowledge=lambda: _react_once(ctx, event.comment_id, "eyes"),
             ),
         )
     if isinstance(command, commands.RerunFailed):
@@ -143,7 +130,7 @@ def _rerun_failed(event: CommentEvent, ctx: Context) -> Answer:
             check_permission=False,  # checked above
             for_commit=latest.head_sha,
             rerun_of=latest.run_id,
-            acknowledge=lambda: ctx.github.react(event.comment_id, "eyes"),
+            acknowledge=lambda: _react_once(ctx, event.comment_id, "eyes"),
         ),
     )
     if answer.moved_to:  # the head moved between the two reads
