@@ -50,8 +50,41 @@ class _BestEffortReactions:
         except GitHubError as error:
             log.warning("could not react %s to comment %s: %s", content, comment_id, error)
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._client, name)
+    # The rest of `bot.handlers.context.GitHub`, as the client does it.
+
+    def permission_of(self, login: str) -> str:
+        return self._client.permission_of(login)
+
+    def reply(self, number: int, body: str) -> str:
+        return self._client.reply(number, body)
+
+    def get_pull(self, number: int) -> Any:
+        return self._client.get_pull(number)
+
+    def read_file(self, path: str, ref: str) -> str | None:
+        return self._client.read_file(path, ref)
+
+    def create_check_run(self, **fields: Any) -> int:
+        return self._client.create_check_run(**fields)
+
+    def update_check_run(self, check_run_id: int, **fields: Any) -> None:
+        self._client.update_check_run(check_run_id, **fields)
+
+    def list_check_runs(
+        self, head_sha: str, check_name: str, *, app_id: str | int | None = None
+    ) -> list[dict[str, Any]]:
+        return self._client.list_check_runs(head_sha, check_name, app_id=app_id)
+
+    def check_run_url(self, check_run_id: int) -> str | None:
+        return self._client.check_run_url(check_run_id)
+
+    def answer_deployment_gate(
+        self, workflow_run_id: int, environment: str, state: str, comment: str
+    ) -> None:
+        self._client.answer_deployment_gate(workflow_run_id, environment, state, comment)
+
+    def has_comment_with(self, number: int, marker: str) -> bool:
+        return self._client.has_comment_with(number, marker)
 
 
 # No input may hold an events slot for more than seconds (issue 9): the soft limit raises inside
