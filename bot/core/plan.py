@@ -362,3 +362,9 @@ def _reason(err: Any) -> str:
     if kind.endswith("_type") or kind in ("enum", "literal_error"):
         reason = f"{reason} (got {shown(err.get('input'))})"
     return reason
+
+
+def check_name_of(plan: Plan | PlanError | None) -> str:
+    """The check run's name for what reading the plan gave: the plan's own, else the default
+    (no plan file, or one that cannot be used)."""
+    return plan.check_name if isinstance(plan, Plan) else DEFAULT_CHECK_NAME

@@ -65,9 +65,7 @@ def evaluate(ctx: Context, request: GateRequest) -> None:
         _follow_run(ctx, request)
         return
     plan = run_requests.read_plan(ctx, request.sha)
-    check_name = (
-        plan.check_name if isinstance(plan, plan_module.Plan) else plan_module.DEFAULT_CHECK_NAME
-    )
+    check_name = plan_module.check_name_of(plan)
     runs = ctx.github.list_check_runs(request.sha, check_name, app_id=ctx.app_id)
     decision = gate.decide(plan, request.environment, request.sha, runs)
     log.info("deployment %s: %s", request.key, decision.gate.value)

@@ -51,7 +51,7 @@ def on_checks_requested(event: MergeGroupEvent, ctx: Context) -> None:
             ),
         )
         return
-    _reuse(event, ctx, plan.check_name if plan is not None else plan_module.DEFAULT_CHECK_NAME)
+    _reuse(event, ctx, plan_module.check_name_of(plan))
 
 
 def _reuse(event: MergeGroupEvent, ctx: Context, check_name: str) -> None:

@@ -30,9 +30,7 @@ def on_new_head(event: PullRequestEvent, ctx: Context) -> None:
     ctx.runs.remember_pr_for_sha(event.repo, event.head_sha, event.number)
     _supersede(event, ctx, f"Superseded by {event.head_sha[:7]}: a new commit was pushed.")
     plan = run_requests.read_plan(ctx, event.head_sha)
-    check_name = (
-        plan.check_name if isinstance(plan, plan_module.Plan) else plan_module.DEFAULT_CHECK_NAME
-    )
+    check_name = plan_module.check_name_of(plan)
     if isinstance(plan, plan_module.Plan) and plan.auto_run and not event.is_fork:
         # A push by someone with write access to the base repository: no permission check.
         answer = run_requests.request_run(

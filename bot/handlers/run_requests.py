@@ -144,7 +144,7 @@ def _queue(
     head_sha: str,
     memo: dict[str, str],
 ) -> RunRecord:
-    check_name = plan.check_name if plan is not None else plan_module.DEFAULT_CHECK_NAME
+    check_name = plan_module.check_name_of(plan)
     record = RunRecord(
         installation_id=ctx.installation_id,
         repo=req.repo,
