@@ -69,17 +69,19 @@ def tag_pattern(
     others = [o for o in earlier if o.pr_number != pr_number or o.default_branch]
     prs = tuple(sorted({o.pr_number for o in earlier if o.pr_number is not None}))
     times = [o.at for o in earlier]
-    facts = {
-        "pull_requests": prs,
-        "count": len(earlier),
-        "first_seen": min(times) if times else None,
-        "last_seen": max(times) if times else None,
-    }
     if failing_on_default:
-        return PatternHistory(Seen.ON_DEFAULT_BRANCH, **facts)  # type: ignore[arg-type]
-    if others:
-        return PatternHistory(Seen.SEEN_BEFORE, **facts)  # type: ignore[arg-type]
-    return PatternHistory(Seen.NEW, **facts)  # type: ignore[arg-type]
+        seen = Seen.ON_DEFAULT_BRANCH
+    elif others:
+        seen = Seen.SEEN_BEFORE
+    else:
+        seen = Seen.NEW
+    return PatternHistory(
+        seen,
+        pull_requests=prs,
+        count=len(earlier),
+        first_seen=min(times) if times else None,
+        last_seen=max(times) if times else None,
+    )
 
 
 @dataclass(frozen=True)

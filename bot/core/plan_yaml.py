@@ -38,6 +38,7 @@ class _BoundedLoader(yaml.SafeLoader):
         self._depth = 0
 
     def compose_node(self, parent: Any, index: Any) -> Any:
+        # types-PyYAML leaves Parser.peek_event unannotated (it returns an Event)
         event = self.peek_event()  # type: ignore[no-untyped-call]
         if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
             raise YamlLimitError(_where(event), "YAML anchors and aliases are not allowed")

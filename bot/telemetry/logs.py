@@ -14,7 +14,7 @@ import logging
 import re
 import sys
 from collections.abc import Iterable, MutableMapping
-from typing import Any
+from typing import Any, TextIO
 
 import structlog
 
@@ -67,7 +67,7 @@ def configure(fmt: str = "auto", level: str = "INFO", secrets: Iterable[str] = (
     )
 
 
-class _OurHandler(logging.StreamHandler):  # type: ignore[type-arg]
+class _OurHandler(logging.StreamHandler[TextIO]):
     """The handler `configure` installs, so a second call replaces it."""
 
 
