@@ -13,7 +13,7 @@ import pytest
 
 from bot.github.client import RepoClient
 from bot.handlers.context import CheckRunUpdates, GateAnswers, GitHub
-from workers.job.run_job import RepoClient as RunClient
+from workers.job.ports import RunClient
 from workers.job.tracking_issue import IssueClient
 from workers.publish import PublishClient
 

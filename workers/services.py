@@ -29,7 +29,7 @@ from bot.web import links
 from workers import disk
 from workers.engine import sandbox
 from workers.job.checkout import checkout
-from workers.job.run_job import RunServices
+from workers.job.ports import RunServices
 from workers.reaper import Launcher, Reaper, ReapLimits
 from workers.reconcile import Reconciler
 

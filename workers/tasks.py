@@ -17,6 +17,7 @@ from bot.handlers.context import Context, GitHub
 from bot.telemetry import trace
 from workers.celery_app import app
 from workers.job import run_job
+from workers.job.ports import HEARTBEAT_SECONDS
 from workers.reconcile import Reconciler
 from workers.services import Services, get_services
 
@@ -157,7 +158,7 @@ def run_golden_path(self: Task[Any, Any], run_id: str) -> None:
         # Beat several times per staleness window, so one slow beat never looks like death.
         dataclasses.replace(
             services.run_services(),
-            heartbeat_seconds=min(run_job.HEARTBEAT_SECONDS, stale_after / 4),
+            heartbeat_seconds=min(HEARTBEAT_SECONDS, stale_after / 4),
         ),
         worker=str(self.request.hostname),
         task_id=self.request.id,

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import time
 
-from workers.job.run_job import _Throttled
+from workers.job.throttle import Throttled
 
 
 def test_first_value_goes_at_once_then_only_the_latest_after_the_interval() -> None:
     sent: list[tuple[str, float]] = []
-    throttled = _Throttled(lambda v: sent.append((v, time.monotonic())), interval=0.3)
+    throttled = Throttled(lambda v: sent.append((v, time.monotonic())), interval=0.3)
     start = time.monotonic()
     for value in ("setup", "phase 1", "phase 2"):
         throttled.offer(value)
@@ -21,7 +21,7 @@ def test_first_value_goes_at_once_then_only_the_latest_after_the_interval() -> N
 
 def test_close_drops_a_held_value_so_nothing_overwrites_the_conclusion() -> None:
     sent: list[str] = []
-    throttled = _Throttled(sent.append, interval=0.2)
+    throttled = Throttled(sent.append, interval=0.2)
     throttled.offer("phase 1")
     throttled.offer("phase 2")
     throttled.close()
