@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.core.plan import PLAN_PATH
-from bot.github.client import GitHubError, PullInfo
+from bot.github.client import GitHubError, IssueRef, PullInfo
 
 APP_ID = "4242"
 REPO = "acme/shop"
@@ -43,6 +43,7 @@ class FakeGitHub:
     files: dict[tuple[str, str], str] = field(default_factory=dict)  # (path, ref) -> text
     check_runs: list[dict[str, Any]] = field(default_factory=list)
     comments: list[tuple[int, str]] = field(default_factory=list)  # (number, body)
+    issues: dict[int, dict[str, Any]] = field(default_factory=dict)  # number -> title, body...
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     fail: dict[str, Exception] = field(default_factory=dict)
     token: str = "ghs_installation_token_0123456789"
@@ -155,3 +156,55 @@ class FakeGitHub:
     def repo_clone_url(self) -> str:
         self._record("repo_clone_url")
         return self.clone_url
+
+    # publishing's and the tracking issue's (`workers.publish.PublishClient`, `IssueClient`)
+    def upsert_comment(self, number: int, marker: str, body: str) -> str:
+        self._record("upsert_comment", number=number, marker=marker, body=body)
+        self.comments = [(n, b) for n, b in self.comments if not (n == number and marker in b)]
+        self.comments.append((number, body))
+        return f"https://github.example/{REPO}/issues/{number}#comment-{len(self.comments)}"
+
+    def comment(self, number: int, body: str) -> str:
+        self._record("comment", number=number, body=body)
+        self.comments.append((number, body))
+        return f"https://github.example/{REPO}/issues/{number}#comment-{len(self.comments)}"
+
+    def find_comment(self, number: int, marker: str) -> str | None:
+        self._record("find_comment", number=number, marker=marker)
+        found = any(n == number and marker in body for n, body in self.comments)
+        return f"https://github.example/{REPO}/issues/{number}#found" if found else None
+
+    def list_annotations(self, check_run_id: int) -> list[dict[str, Any]]:
+        self._record("list_annotations", check_run_id=check_run_id)
+        return []
+
+    def find_open_issue(self, label: str, marker: str) -> IssueRef | None:
+        self._record("find_open_issue", label=label, marker=marker)
+        for number, issue in self.issues.items():
+            if label in issue["labels"] and marker in issue["body"]:
+                return IssueRef(number, issue["url"])
+        return None
+
+    def create_issue(self, title: str, body: str, labels: list[str]) -> IssueRef:
+        self._record("create_issue", title=title, body=body, labels=labels)
+        number = 100 + len(self.issues)
+        url = f"https://github.example/{REPO}/issues/{number}"
+        self.issues[number] = {"title": title, "body": body, "labels": set(labels), "url": url}
+        return IssueRef(number, url)
+
+    def update_issue(self, number: int, *, body: str) -> None:
+        self._record("update_issue", number=number, body=body)
+        self.issues[number]["body"] = body
+
+    def ensure_label(self, name: str, color: str, description: str) -> None:
+        self._record("ensure_label", name=name, color=color, description=description)
+
+    def add_labels(self, number: int, names: list[str]) -> None:
+        self._record("add_labels", number=number, names=names)
+
+    def remove_label(self, number: int, name: str) -> None:
+        self._record("remove_label", number=number, name=name)
+
+    def is_pull_request(self, number: int) -> bool:
+        self._record("is_pull_request", number=number)
+        return number in self.pulls
