@@ -51,4 +51,3 @@ def test_one_beat(case: Case) -> None:
     beat.beat()
     assert beat.lost is case.lost
     assert ("keep_alive" in lock.calls) is case.kept_alive
-
