@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import load  # noqa: E402
-from sandbox import webhooks  # noqa: E402
+from sandbox import webhook_delivery, webhooks  # noqa: E402
 from sandbox.stack import Stack, wait_until  # noqa: E402
 
 PLAN = """
@@ -152,8 +152,8 @@ def _web_load_figures(stack: Stack, webhooks_count: int) -> dict[str, float]:
     payload = webhooks.comment_on_pr(
         "bench/web", 1, "/golden-path run", installation_id=77, base_url=stack.github.url
     )
-    body = webhooks.json_body(payload)
-    headers = webhooks.delivery_headers("issue_comment", body, stack.secret)
+    body = webhook_delivery.json_body(payload)
+    headers = webhook_delivery.delivery_headers("issue_comment", body, stack.secret)
     headers.pop("X-GitHub-Delivery")
     requests = load.unique_requests(f"127.0.0.1:{stack.web_port}", "/webhook", body, headers)
     result = asyncio.run(load.run(stack.web_port, requests, connections=64, total=webhooks_count))

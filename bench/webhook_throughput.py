@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import load  # noqa: E402
-from sandbox import webhooks  # noqa: E402
+from sandbox import webhook_delivery, webhooks  # noqa: E402
 from sandbox.redis_server import RedisServer, free_port  # noqa: E402
 from sandbox.stack import procfile_lines, wait_until  # noqa: E402
 
@@ -92,13 +92,13 @@ def _body(action: str) -> bytes:
         "octo-org/shop", 12, "/golden-path run", installation_id=77, base_url="http://gh"
     )
     payload["action"] = action
-    return webhooks.json_body(payload)
+    return webhook_delivery.json_body(payload)
 
 
 async def _load(
     port: int, body: bytes, connections: int, seconds: float | None, total: int | None = None
 ) -> load.Result:
-    headers = webhooks.delivery_headers("issue_comment", body, SECRET)
+    headers = webhook_delivery.delivery_headers("issue_comment", body, SECRET)
     headers.pop("X-GitHub-Delivery")
     requests = load.unique_requests(f"127.0.0.1:{port}", "/webhook", body, headers)
     return await load.run(port, requests, connections=connections, seconds=seconds, total=total)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sandbox.fake_github.state.core import Repo
-from sandbox.webhooks import user, user_id
+from sandbox.webhook_examples import user, user_id
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 
 import httpx
 
-from sandbox import webhooks
+from sandbox import webhook_delivery, webhooks
 from sandbox.app_keys import app_keypair
 from sandbox.github_server import FakeGitHubServer
 from sandbox.redis_server import RedisServer, free_port
@@ -194,8 +194,8 @@ class Stack:
     # talking to the bot
     def deliver(self, event: str, payload: dict[str, Any]) -> httpx.Response:
         """POST a webhook signed exactly as GitHub signs it."""
-        body = webhooks.json_body(payload)
-        headers = webhooks.delivery_headers(event, body, self.secret)
+        body = webhook_delivery.json_body(payload)
+        headers = webhook_delivery.delivery_headers(event, body, self.secret)
         return httpx.post(f"{self.web_url}/webhook", content=body, headers=headers, timeout=10)
 
     def comment(

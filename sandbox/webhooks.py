@@ -1,122 +1,16 @@
-"""Real webhook payloads (from @octokit/webhooks-examples), retargeted to the sandbox and signed.
-
-A test builds a payload with one of the `*_event` functions, turns it into bytes with `json_body`,
-and posts those exact bytes with `delivery_headers(...)`: the signature covers the bytes sent.
+"""Webhook events as GitHub sends them, built from real payloads retargeted to the sandbox
+(`sandbox.webhook_examples`); `sandbox.webhook_delivery` turns one into signed bytes and headers.
 """
 
 from __future__ import annotations
 
-import functools
-import hashlib
-import hmac
-import json
 import uuid
-import zlib
 from collections.abc import Iterable
-from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
-PAYLOADS = Path(__file__).parent / "payloads"
-HOOK_USER_AGENT = "GitHub-Hookshot/5a9c1b7"
-HOOK_ID = "418794127"
+from sandbox.webhook_examples import for_repo, load_payload, retarget_repo, user, user_id
 
-_GITHUB_PREFIXES = ("https://github.com/", "http://github.com/", "git://github.com/")
 _PR_PAYLOADS = ("opened", "synchronize", "reopened", "ready_for_review")
-
-
-@functools.cache
-def _payload_text(name: str) -> str:
-    return (PAYLOADS / f"{name}.json").read_text(encoding="utf-8")
-
-
-def load_payload(name: str) -> dict[str, Any]:
-    """A fresh copy of a stored example, e.g. `load_payload("pull_request.opened")`."""
-    return cast(dict[str, Any], json.loads(_payload_text(name)))
-
-
-def json_body(payload: dict[str, Any]) -> bytes:
-    """The bytes to send (and to sign): sign exactly what goes on the wire."""
-    return json.dumps(payload).encode("utf-8")
-
-
-def sign(body: bytes, secret: bytes) -> str:
-    """`X-Hub-Signature-256` as GitHub computes it: HMAC-SHA256 of the raw body."""
-    return "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
-
-
-def delivery_headers(
-    event: str, body: bytes, secret: bytes, delivery_id: str | None = None
-) -> dict[str, str]:
-    return {
-        "Content-Type": "application/json",
-        "User-Agent": HOOK_USER_AGENT,
-        "X-GitHub-Event": event,
-        "X-GitHub-Delivery": delivery_id or str(uuid.uuid4()),
-        "X-GitHub-Hook-ID": HOOK_ID,
-        "X-GitHub-Hook-Installation-Target-Type": "integration",
-        "X-Hub-Signature-256": sign(body, secret),
-    }
-
-
-def user_id(login: str) -> int:
-    """A stable fake id for a login (the fake GitHub server uses the same rule)."""
-    return zlib.crc32(login.encode()) % 10_000_000 + 1_000
-
-
-def user(login: str, user_type: str = "User", *, base_url: str = "") -> dict[str, Any]:
-    return {
-        "login": login,
-        "id": user_id(login),
-        "node_id": f"U_{user_id(login)}",
-        "type": user_type,
-        "site_admin": False,
-        "url": f"{base_url}/users/{login}",
-        "html_url": f"{base_url}/{login}",
-    }
-
-
-# --- retargeting -------------------------------------------------------------------------------
-
-
-def _rewrite_strings(value: Any, replacements: list[tuple[str, str]]) -> Any:
-    if isinstance(value, dict):
-        return {k: _rewrite_strings(v, replacements) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_rewrite_strings(v, replacements) for v in value]
-    if isinstance(value, str):
-        for old, new in replacements:
-            if value.startswith(old):
-                return new + value[len(old) :]
-    return value
-
-
-def _url_replacements(old: str, new: str, base_url: str) -> list[tuple[str, str]]:
-    pairs = [(f"https://api.github.com/repos/{old}", f"{base_url}/repos/{new}")]
-    pairs += [(f"{prefix}{old}", f"{base_url}/{new}") for prefix in _GITHUB_PREFIXES]
-    pairs.append((f"git@github.com:{old}", f"{base_url}/{new}"))
-    return pairs
-
-
-def _retarget_repo(repo: dict[str, Any], full_name: str, base_url: str) -> None:
-    owner, name = full_name.split("/", 1)
-    repo.update(full_name=full_name, name=name)
-    if isinstance(repo.get("owner"), dict):
-        repo["owner"].update(user(owner, repo["owner"].get("type", "User"), base_url=base_url))
-
-
-def for_repo(
-    payload: dict[str, Any], full_name: str, *, installation_id: int, base_url: str
-) -> dict[str, Any]:
-    """Point a payload at `full_name` on the sandbox: names, URLs, installation."""
-    base_url = base_url.rstrip("/")
-    old = payload["repository"]["full_name"]
-    # a dict in, a dict out: only strings inside it are rewritten
-    out: dict[str, Any] = _rewrite_strings(payload, _url_replacements(old, full_name, base_url))
-    _retarget_repo(out["repository"], full_name, base_url)
-    if isinstance(out.get("organization"), dict):
-        out["organization"]["login"] = full_name.split("/", 1)[0]
-    out["installation"] = {"id": installation_id}
-    return out
 
 
 # --- events -----------------------------------------------------------------------------------
@@ -229,14 +123,14 @@ def pull_request_event(
     _set_pull(pr, full_name, number, base_url, body=body, draft=draft, user=user)
     head_repo = head_full_name or full_name
     pr["head"].update(ref=head_ref, sha=head_sha, label=f"{head_repo.split('/')[0]}:{head_ref}")
-    _retarget_repo(pr["head"]["repo"], head_repo, base_url)
+    retarget_repo(pr["head"]["repo"], head_repo, base_url)
     pr["head"]["repo"].update(
         fork=head_repo != full_name,
         clone_url=head_clone_url or f"{base_url}/{head_repo}.git",
         url=f"{base_url}/repos/{head_repo}",
     )
     pr["base"].update(ref=base_ref, label=f"{full_name.split('/')[0]}:{base_ref}")
-    _retarget_repo(pr["base"]["repo"], full_name, base_url)
+    retarget_repo(pr["base"]["repo"], full_name, base_url)
     if action == "synchronize":
         payload["before"] = before or "0" * 40
         payload["after"] = head_sha

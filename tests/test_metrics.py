@@ -12,7 +12,7 @@ from bot.app import create_app
 from bot.settings import Settings
 from bot.state.run_records import RunRecord, RunRecords
 from bot.telemetry.metrics import RedisMetrics
-from sandbox import webhooks
+from sandbox import webhook_delivery
 
 
 def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -66,9 +66,13 @@ def test_deliveries_counted_by_event_and_answer_unsigned_ones_unlabelled(redis_u
     secret = b"metrics-secret"
     app = create_app(Settings(REDIS_URL=redis_url, GITHUB_WEBHOOK_SECRET=secret.decode()))
     with TestClient(app) as web:
-        body = webhooks.json_body({"zen": "hi", "hook_id": 1})
-        web.post("/webhook", content=body, headers=webhooks.delivery_headers("ping", body, secret))
-        forged = webhooks.delivery_headers("made_up_event_name", body, b"wrong")
+        body = webhook_delivery.json_body({"zen": "hi", "hook_id": 1})
+        web.post(
+            "/webhook",
+            content=body,
+            headers=webhook_delivery.delivery_headers("ping", body, secret),
+        )
+        forged = webhook_delivery.delivery_headers("made_up_event_name", body, b"wrong")
         web.post("/webhook", content=body, headers=forged)
         got = samples(web.get("/metrics").text)
     assert got[("golden_path_deliveries_total", (("answer", "200"), ("event", "ping")))] == 1

@@ -22,7 +22,7 @@ from typing import Any
 import redis
 
 from bot.state.run_records import RunRecord, RunRecords
-from sandbox import webhooks
+from sandbox import webhook_delivery, webhooks
 from sandbox.stack import Stack, commit_all, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -153,8 +153,8 @@ def deliver_comment(
         base_url=stack.github.url,
         comment_id=comment_id,
     )
-    raw = webhooks.json_body(payload)
-    headers = webhooks.delivery_headers("issue_comment", raw, stack.secret, delivery_id)
+    raw = webhook_delivery.json_body(payload)
+    headers = webhook_delivery.delivery_headers("issue_comment", raw, stack.secret, delivery_id)
     import httpx
 
     return httpx.post(f"{stack.web_url}/webhook", content=raw, headers=headers).status_code

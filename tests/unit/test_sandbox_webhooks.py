@@ -9,7 +9,7 @@ import uuid
 
 import pytest
 
-from sandbox import webhooks
+from sandbox import webhook_delivery, webhook_examples, webhooks
 from sandbox.openapi_check import check_webhook
 
 BASE = "http://127.0.0.1:9999"
@@ -31,38 +31,41 @@ NAMES = [
 
 def test_sign_matches_githubs_documented_example() -> None:
     # https://docs.github.com/en/webhooks/using-webhooks/validating-webhook-deliveries
-    signature = webhooks.sign(b"Hello, World!", b"It's a Secret to Everybody")
+    signature = webhook_delivery.sign(b"Hello, World!", b"It's a Secret to Everybody")
     assert signature == "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17"
 
 
 def test_delivery_headers_sign_the_exact_bytes() -> None:
-    body = webhooks.json_body({"zen": "Keep it logically awesome."})
-    headers = webhooks.delivery_headers("ping", body, b"s3cret")
+    body = webhook_delivery.json_body({"zen": "Keep it logically awesome."})
+    headers = webhook_delivery.delivery_headers("ping", body, b"s3cret")
     expected = hmac.new(b"s3cret", body, hashlib.sha256).hexdigest()
     assert headers["X-Hub-Signature-256"] == f"sha256={expected}"
     assert headers["X-GitHub-Event"] == "ping"
     assert headers["Content-Type"] == "application/json"
     assert headers["User-Agent"].startswith("GitHub-Hookshot/")
     uuid.UUID(headers["X-GitHub-Delivery"])
-    assert webhooks.delivery_headers("ping", body, b"s", "fixed")["X-GitHub-Delivery"] == "fixed"
+    assert (
+        webhook_delivery.delivery_headers("ping", body, b"s", "fixed")["X-GitHub-Delivery"]
+        == "fixed"
+    )
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_payloads_load_as_fresh_copies(name: str) -> None:
-    first = webhooks.load_payload(name)
+    first = webhook_examples.load_payload(name)
     first["mutated"] = True
-    assert "mutated" not in webhooks.load_payload(name)
+    assert "mutated" not in webhook_examples.load_payload(name)
     assert "repository" in first
 
 
 def test_payload_files_are_the_examples_unmodified() -> None:
-    stored = (webhooks.PAYLOADS / "ping.json").read_text()
+    stored = (webhook_examples.PAYLOADS / "ping.json").read_text()
     assert json.loads(stored)["zen"]
 
 
 def test_for_repo_rewrites_names_urls_and_installation() -> None:
-    payload = webhooks.for_repo(
-        webhooks.load_payload("pull_request.opened"), REPO, installation_id=7, base_url=BASE
+    payload = webhook_examples.for_repo(
+        webhook_examples.load_payload("pull_request.opened"), REPO, installation_id=7, base_url=BASE
     )
     repo = payload["repository"]
     assert (repo["full_name"], repo["name"], repo["owner"]["login"]) == (REPO, "shop", "acme")
@@ -163,7 +166,7 @@ def test_pull_request_event_is_a_fork_only_when_the_head_repository_differs() ->
 
 
 def test_the_deployment_gate_example_matches_githubs_schema() -> None:
-    stored = webhooks.load_payload("deployment_protection_rule.requested")
+    stored = webhook_examples.load_payload("deployment_protection_rule.requested")
     assert check_webhook("deployment-protection-rule-requested", stored) == []
     assert check_webhook("deployment-protection-rule-requested", {"action": "nope"}) != []
 
