@@ -50,16 +50,10 @@ def with_retries(send: Callable[[], T], clock: Clock, run_id: str) -> T:
     raise AssertionError("PUBLISH_ATTEMPTS is at least 1")
 
 
-def update_check(
-    client: RunClient,
-    check_run_id: int,
-    scrubber: Scrubber,
-    *,
-    status: str,
-    output: CheckOutput,
-    conclusion: str | None = None,
-) -> None:
-    """The check run's status and output, scrubbed of the run's secrets."""
+def check_fields(
+    scrubber: Scrubber, status: str, output: CheckOutput, conclusion: str | None = None
+) -> dict[str, Any]:
+    """A check-run update's status and output, scrubbed of the run's secrets."""
     fields: dict[str, Any] = {
         "status": status,
         "title": scrubber.scrub(output.title),
@@ -69,7 +63,7 @@ def update_check(
         fields["text"] = scrubber.scrub(output.text)
     if conclusion is not None:
         fields["conclusion"] = conclusion
-    client.update_check_run(check_run_id, **fields)
+    return fields
 
 
 def update_tracking_issue(

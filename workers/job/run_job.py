@@ -15,27 +15,25 @@ from collections.abc import Callable
 from typing import Any
 
 from bot.core import plan as plan_module
-from bot.core.report import facts
 from bot.core.report.check_output import CheckOutput, ended_early_report, render_check_output
 from bot.core.results import Conclusion, RunReport
 from bot.core.run_model import RunRecord
 from bot.core.scrub import Scrubber
-from bot.handlers import deployments, pushes
+from bot.handlers import pushes
 from bot.state.run_records import RecordNotFound
 from bot.telemetry import trace
-from workers import disk, publish
+from workers import publish
 from workers.engine import executor
-from workers.job import history, publishing, steps, summary
+from workers.job import completion, history, publishing, steps, summary
 from workers.job.environment_wait import EnvironmentWait, confirm_hold
 from workers.job.heartbeat import Heartbeat
 from workers.job.ports import Lock, RunServices
+from workers.job.progress import ProgressReporter
 from workers.job.redis_grace import RedisGrace
 from workers.job.stops import AttemptLost, StopRun
-from workers.job.throttle import Throttled
+from workers.job.workspace import Workspace
 
 log = logging.getLogger(__name__)
-
-PROGRESS_MIN_INTERVAL = 3.0
 
 
 def perform_run(run_id: str, services: RunServices, *, worker: str, task_id: str | None) -> None:
@@ -61,16 +59,20 @@ class _Job:
         self._secrets = [self.client.token, *services.bot_secrets]
         self.scrubber = Scrubber(self._secrets)
         self.lock: Lock | None = None
-        self.checkout_dir = services.workdir / "checkouts" / record.run_id
-        self.artifacts = services.workdir / "artifacts" / record.run_id
+        self.workspace = Workspace(services.workdir, record.repo, record.run_id)
         self.pr_body = ""
         # `rerun-failed`: what the executor takes of the earlier run (`steps.rerun_inputs`)
         self._rerun: dict[str, Any] = {}
-        self._progress_out: Throttled[RunReport] = Throttled(
-            self._publish_progress, PROGRESS_MIN_INTERVAL
+        self.grace = RedisGrace()  # Redis blips: a failed question is "unknown" for a while
+        self.progress = ProgressReporter(
+            self.client,
+            services.records,
+            self.grace,
+            record.run_id,
+            record.check_run_id,
+            lambda: self.scrubber,
         )
         self._concluded = False
-        self.grace = RedisGrace()  # Redis blips: a failed question is "unknown" for a while
         # The reaper may give this run to another attempt (we looked dead): `lost` then.
         self.heartbeat = Heartbeat(
             services.records,
@@ -110,11 +112,11 @@ class _Job:
     def _clean_up(self) -> None:
         """Every step on its own: one failing (Redis away, a busy file) never keeps the others."""
         cleanups: list[tuple[str, Callable[[], object]]] = [
-            ("progress updates", self._progress_out.close),
+            ("progress updates", self.progress.close),
             ("heartbeat", self.heartbeat.stop),
             ("environment lock", lambda: self.lock.release() if self.lock else None),
-            ("checkout", lambda: disk.remove(self.checkout_dir)),
-            ("artifacts", self._keep_junit_and_remove_artifacts),
+            ("checkout", self.workspace.remove_checkout),
+            ("artifacts", self._remove_artifacts),
         ]
         for what, cleanup in cleanups:
             try:
@@ -122,13 +124,8 @@ class _Job:
             except Exception:
                 log.exception("run %s: cleaning up its %s failed", self.record.run_id, what)
 
-    def _keep_junit_and_remove_artifacts(self) -> None:
-        if not self._lost and self.artifacts.is_dir():
-            junit = sorted(self.artifacts.rglob("junit-*.xml"))
-            disk.keep_junit(self.services.workdir, self.record.repo, self.record.run_id, junit)
-            output = self.artifacts / "output"
-            disk.keep_output(self.services.workdir, self.record.repo, self.record.run_id, output)
-        disk.remove(self.artifacts)
+    def _remove_artifacts(self) -> None:
+        self.workspace.keep_results_and_remove_artifacts(keep=not self._lost)
 
     def _done(self, result: RunReport) -> None:
         self._finish(result)
@@ -137,35 +134,19 @@ class _Job:
     def _finish(self, final: RunReport) -> None:
         """The record completes (once) with the check run's conclusion; deployments waiting
         for the run get their answer."""
-        conclusion = final.conclusion.value if final.conclusion else Conclusion.FAILURE.value
-        log.info("run %s concluded %s", self.record.run_id, conclusion)
-        verdicts = [summary.verdict(p, self.scrubber.scrub) for p in final.phases]
-        finished = self.grace.insist(
-            lambda: self.services.records.finish(
-                self.record.run_id,
-                conclusion,
-                self.scrubber.scrub(final.problem) if final.problem else final.problem,
-                verdicts=verdicts,
-                mrr_at_risk=final.mrr_at_risk,
-                title=self.scrubber.scrub(facts.title(final)),
-                recommendation=facts.recommendation(final),
-            ),
-            "the run's conclusion",
+        log.info("run %s concluded %s", self.record.run_id, completion.conclusion_of(final))
+        finished = completion.complete_record(
+            self.services.records, self.grace, self.record.run_id, final, self.scrubber
         )
-        if finished is not None and self.services.gates is not None:
-            try:
-                deployments.answer_run_waiters(
-                    lambda _installation, _repo: self.client, self.services.gates, finished
-                )
-            except Exception:  # the reconcile pass on beat answers them later
-                log.warning("run %s: answering deployments failed", finished.run_id, exc_info=True)
+        if finished is not None:
+            completion.answer_deployments(self.client, self.services.gates, finished)
 
     def _run_and_publish(self) -> RunReport:
         plan, selected = self._prepare()
         result = history.with_history(self.services.history, self._run_phases(plan, selected))
         # The record completes as soon as the check run is concluded, not after the PR comment
         # and issues: from then on a Re-run or `/golden-path run` starts a new run.
-        self._progress_out.close()  # no late progress update may overwrite the conclusion
+        self.progress.close()  # no late progress update may overwrite the conclusion
         self._still_mine(plan.environment)
         self._publish(plan, result)
         return result
@@ -176,9 +157,14 @@ class _Job:
         token = steps.checkout_token(self.client, clone_url)
         if token is not None:
             self._add_secrets([token])  # masked like the installation token
-        self.services.checkout(clone_url, self.record.head_sha, self.checkout_dir, token=token)
+        self.services.checkout(
+            clone_url, self.record.head_sha, self.workspace.checkout_dir, token=token
+        )
         plan = steps.read_plan(
-            self.checkout_dir, self.record, self.services.secrets_allowed, self.scrubber.scrub
+            self.workspace.checkout_dir,
+            self.record,
+            self.services.secrets_allowed,
+            self.scrubber.scrub,
         )
         steps.adopt_check_name(self.client, self.services.records, self.record, plan.check_name)
         selected = steps.select_phases(plan, self.record)
@@ -192,7 +178,7 @@ class _Job:
 
     def _run_phases(self, plan: plan_module.Plan, selected: tuple[str, ...]) -> RunReport:
         if plan.setup:  # in_progress before a long deploy; otherwise the first phase says it
-            self._progress(steps.setting_up(plan, selected, self._report_fields()))
+            self.progress.show(steps.setting_up(plan, selected, self._report_fields()))
         clock = self.services.clock
         deadline = clock.monotonic() + plan.timeout_minutes * 60
         self.services.records.set_fields(
@@ -201,13 +187,13 @@ class _Job:
             deadline_at=clock.time() + plan.timeout_minutes * 60,
         )
         report: RunReport = self.services.execute(
-            self.checkout_dir,
+            self.workspace.checkout_dir,
             plan,
             selected,
             env=executor.build_env(plan, self.services.worker_env),
-            artifacts=self.artifacts,
+            artifacts=self.workspace.artifacts,
             scrub=self.scrubber,
-            on_progress=self._phase_progress,
+            on_progress=self.progress.on_phase,
             should_stop=self._should_stop,
             deadline=deadline,
             report_fields=self._report_fields(),
@@ -219,22 +205,7 @@ class _Job:
     def _publish(self, plan: plan_module.Plan, result: RunReport) -> None:
         """The report on GitHub (the record completes once the check run has its conclusion),
         then the failure patterns, the history and the tracking issue."""
-        check_run_id = self._check_run_id()
-        concluding = publishing.OnConclusion(self.client, check_run_id, lambda: self._done(result))
-        published = publishing.with_retries(
-            lambda: publish.publish_report(
-                concluding,
-                result,
-                check_run_id=check_run_id,
-                plan=plan,
-                pr_body=self.pr_body,
-                scrubber=self.scrubber,
-                ledger=self.services.ledger,
-            ),
-            self.services.clock,
-            self.record.run_id,
-        )
-        links = published.five_whys
+        links = self._publish_report(plan, result).five_whys
         patterns = summary.patterns(result, links, self.scrubber.scrub)
         if patterns:  # for the dashboard: the patterns with their five-whys links
             self.grace.ask(
@@ -252,6 +223,23 @@ class _Job:
             links,
             self.scrubber,
             self.record.trigger,
+        )
+
+    def _publish_report(self, plan: plan_module.Plan, result: RunReport) -> publish.PublishResult:
+        check_run_id = self._check_run_id()
+        concluding = publishing.OnConclusion(self.client, check_run_id, lambda: self._done(result))
+        return publishing.with_retries(
+            lambda: publish.publish_report(
+                concluding,
+                result,
+                check_run_id=check_run_id,
+                plan=plan,
+                pr_body=self.pr_body,
+                scrubber=self.scrubber,
+                ledger=self.services.ledger,
+            ),
+            self.services.clock,
+            self.record.run_id,
         )
 
     def _still_mine(self, environment: str) -> None:
@@ -283,35 +271,6 @@ class _Job:
         ).take_turn()
 
     # callbacks
-    def _progress(self, progress: RunReport, *, to_github: bool = True) -> None:
-        self.grace.ask(lambda: self._record_progress(progress), None, "progress")
-        if to_github:
-            self._progress_out.offer(progress)
-
-    def _record_progress(self, progress: RunReport) -> None:
-        current = progress.current_phase
-        self.services.records.set_fields(
-            self.record.run_id,
-            current_phase=current.phase_id if current else None,
-            verdicts=[
-                summary.verdict(p, self.scrubber.scrub) for p in progress.phases
-            ],  # for `/golden-path status`
-        )
-
-    def _phase_progress(self, progress: RunReport) -> None:
-        """The executor's callback. When a phase has just ended and none runs, GitHub hears of
-        it with the next phase's start or with the conclusion right after: an update now would
-        be one more write for nothing."""
-        self._progress(progress, to_github=progress.current_phase is not None)
-
-    def _publish_progress(self, progress: RunReport) -> None:
-        try:
-            publish.publish_progress(
-                self.client, progress, check_run_id=self._check_run_id(), scrubber=self.scrubber
-            )
-        except Exception:  # one update missed is not worth stopping the run for
-            log.warning("run %s: progress update failed", self.record.run_id, exc_info=True)
-
     def _should_stop(self) -> str | None:
         if self._lost:
             return "the worker running this run was taken for lost; another attempt runs it"
@@ -322,8 +281,9 @@ class _Job:
 
     # endings
     def _conclude_early(self, stop: StopRun) -> RunReport | None:
-        self._progress_out.close()  # a held progress update must not reopen the check run
-        result = ended_early_report(
+        """The check run concluded with the stop's reason; None when GitHub would not take it."""
+        self.progress.close()  # a held progress update must not reopen the check run
+        report = ended_early_report(
             self.record,
             stop.conclusion,
             self.scrubber.scrub(stop.reason),
@@ -332,24 +292,19 @@ class _Job:
             sandboxed=self.services.sandboxed,
         )
         try:
-            output = render_check_output(result)
+            output = render_check_output(report)
             self._update_check(status="completed", conclusion=stop.conclusion.value, output=output)
         except Exception:
             log.exception("run %s: could not conclude its check run", self.record.run_id)
             return None
-        return result
+        return report
 
     def _update_check(
         self, *, status: str, output: CheckOutput, conclusion: str | None = None
     ) -> None:
-        publishing.update_check(
-            self.client,
-            self._check_run_id(),
-            self.scrubber,
-            status=status,
-            output=output,
-            conclusion=conclusion,
-        )
+        check_run_id = self._check_run_id()
+        fields = publishing.check_fields(self.scrubber, status, output, conclusion)
+        self.client.update_check_run(check_run_id, **fields)
 
     def _check_run_id(self) -> int:
         if self.record.check_run_id is None:
