@@ -23,23 +23,12 @@ from bot.state.run_records import RunRecords
 from sandbox.app_keys import app_keypair
 from sandbox.github_server import FakeGitHub, FakeGitHubServer, create_fake_github
 from tests.factories import comment_event
+from tests.fakes.launcher import RecordingLauncher
 
 APP_ID = "4242"
 INSTALLATION = 77
 HEAD = "a" * 40
 OLD = "b" * 40
-
-
-class Launcher:
-    def __init__(self) -> None:
-        self.launched: list[str] = []
-
-    def launch(self, run_id: str) -> str:
-        self.launched.append(run_id)
-        return f"task-{run_id}"
-
-    def revoke(self, task_id: str) -> None:
-        pass
 
 
 @pytest.fixture(scope="module")
@@ -76,11 +65,11 @@ def client(fake: FakeGitHub, keys: tuple[str, str], repo: str) -> RepoClient:
 
 
 @pytest.fixture
-def launcher() -> Launcher:
-    return Launcher()
+def launcher() -> RecordingLauncher:
+    return RecordingLauncher()
 
 
-def context(client: RepoClient, redis_url: str, launcher: Launcher, **kw: Any) -> Context:
+def context(client: RepoClient, redis_url: str, launcher: RecordingLauncher, **kw: Any) -> Context:
     store = redis.Redis.from_url(redis_url)
     fields: dict[str, Any] = {
         "github": client,
@@ -102,7 +91,7 @@ def handle(event: Any, ctx: Context) -> None:
 
 
 def test_a_64_kb_comment_from_a_reader_gets_one_reply_and_one_reaction(
-    fake: FakeGitHub, client: RepoClient, redis_url: str, launcher: Launcher, repo: str
+    fake: FakeGitHub, client: RepoClient, redis_url: str, launcher: RecordingLauncher, repo: str
 ) -> None:
     """Issue 9: one 64 KB comment from a read-only user produced 4,300 replies and reactions."""
     body = ("/golden-path run\n" * 4_000)[:65_000]
@@ -136,7 +125,7 @@ def test_handling_a_comment_again_posts_nothing_twice(
     fake: FakeGitHub,
     client: RepoClient,
     redis_url: str,
-    launcher: Launcher,
+    launcher: RecordingLauncher,
     repo: str,
     memo_kept: bool,
 ) -> None:
@@ -162,7 +151,7 @@ def test_handling_a_comment_again_posts_nothing_twice(
 
 
 def test_an_attempt_that_claimed_but_never_posted_is_completed_by_the_next(
-    fake: FakeGitHub, client: RepoClient, redis_url: str, launcher: Launcher, repo: str
+    fake: FakeGitHub, client: RepoClient, redis_url: str, launcher: RecordingLauncher, repo: str
 ) -> None:
     comment_id = fake.add_comment(repo, 7, "/golden-path help", user="reader")
     event = comment_event(
@@ -180,7 +169,7 @@ def test_an_attempt_that_claimed_but_never_posted_is_completed_by_the_next(
 
 
 def test_ten_command_lines_are_all_answered_in_one_reply(
-    fake: FakeGitHub, client: RepoClient, redis_url: str, launcher: Launcher, repo: str
+    fake: FakeGitHub, client: RepoClient, redis_url: str, launcher: RecordingLauncher, repo: str
 ) -> None:
     body = "\n".join(["/golden-path status", "/golden-path frobnicate"] * 5)
     comment_id = fake.add_comment(repo, 7, body, user="reader")
@@ -203,7 +192,7 @@ def test_ten_command_lines_are_all_answered_in_one_reply(
 
 
 def test_merge_queue_reuse_trusts_only_this_apps_check_runs(
-    fake: FakeGitHub, client: RepoClient, redis_url: str, launcher: Launcher, repo: str
+    fake: FakeGitHub, client: RepoClient, redis_url: str, launcher: RecordingLauncher, repo: str
 ) -> None:
     """Issue 9: `reuse` trusted a check run of the same name from any App."""
     fake.add_check_run(repo, head_sha=HEAD, name="Golden Path P0", app_id="999")
@@ -238,7 +227,7 @@ def test_a_button_on_an_old_commits_check_run_starts_nothing_and_says_so(
     fake: FakeGitHub,
     client: RepoClient,
     redis_url: str,
-    launcher: Launcher,
+    launcher: RecordingLauncher,
     repo: str,
     action: str,
 ) -> None:

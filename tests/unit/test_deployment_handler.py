@@ -18,6 +18,7 @@ from bot.handlers.context import Context
 from bot.state.comment_replies import CommentReplies
 from bot.state.deployment_gates import GateRequests
 from bot.state.run_records import RunRecords
+from tests.fakes.launcher import RecordingLauncher
 
 SHA = "c0ffee" + "0" * 34
 PLAN = "deployments: [production]\nphases: [{id: auth, mrr_at_risk: 500, suites: [t.py]}]\n"
@@ -68,18 +69,6 @@ class Refused(Exception):
         self.status = status
 
 
-class MemoryLauncher:
-    def __init__(self) -> None:
-        self.launched: list[str] = []
-
-    def launch(self, run_id: str) -> str:
-        self.launched.append(run_id)
-        return f"task-{run_id}"
-
-    def revoke(self, task_id: str) -> None:
-        pass
-
-
 class OneRepo:
     """The session's Redis is shared: the reconcile pass of a test sees its own requests only."""
 
@@ -109,7 +98,7 @@ def setup(client: redis.Redis, github: MemoryGitHub) -> tuple[Context, GateReque
     ctx = Context(
         github=github,  # type: ignore[arg-type]
         runs=RunRecords(client),
-        launcher=MemoryLauncher(),
+        launcher=RecordingLauncher(),
         installation_id=7,
         replies=CommentReplies(client),
         app_id="1",
