@@ -20,8 +20,6 @@ class MemoryRunRecords:
         self.latest_of: dict[str, str] = {}  # target -> run id
         self.pr_of_sha: dict[tuple[str, str], int] = {}
         self.locked: list[str] = []
-        self.heartbeats = 0
-        self.lost_after_beats: int | None = None  # heartbeats that succeed before it is lost
         for record in records:
             self.create(record)
 
@@ -117,8 +115,5 @@ class MemoryRunRecords:
         return self.update(run_id, apply)
 
     def heartbeat(self, run_id: str, attempt: int | None = None) -> bool:
-        """True while the run is this attempt's; `lost_after_beats` makes it someone else's."""
-        self.heartbeats += 1
-        if self.lost_after_beats is not None and self.heartbeats > self.lost_after_beats:
-            return False
+        """True while the run is this attempt's (the reaper restarting it makes it another's)."""
         return attempt is None or self.get(run_id).attempt == attempt
