@@ -8,7 +8,8 @@
 - `auth`: the App's JWT and the installation tokens;
 - `control`: the `/_sandbox/...` control API and `SandboxClient`, its client;
 - `state/`: the in-memory records, one mixin per resource; `rules`: what GitHub refuses;
-- `render`: issue and check-run bodies built from more than one record.
+- `bodies/`: the JSON bodies of the records, one module per resource; `render`: issue and
+  check-run bodies built from more than one record.
 
-`sandbox.github_server` runs a `FakeGitHub` over HTTP; `sandbox.github_json` holds the JSON shapes.
+`sandbox.github_server` runs a `FakeGitHub` over HTTP.
 """

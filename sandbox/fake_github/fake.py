@@ -21,8 +21,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from sandbox import github_json as js
 from sandbox.fake_github.auth import Credentials, TokenScope
+from sandbox.fake_github.bodies.apps import AppInfo
+from sandbox.fake_github.bodies.issues import comment_json, reaction_json
 from sandbox.fake_github.control import control_endpoint
 from sandbox.fake_github.http import Ctx, Fault, Faults, Reply, error_body, to_response
 from sandbox.fake_github.render import check_run_body, issue_body
@@ -45,7 +46,7 @@ class FakeGitHub:
         oauth_client_id: str = "Iv1.sandbox0client",
         oauth_client_secret: str | None = None,
     ) -> None:
-        self.app_info = js.AppInfo(str(app_id), bot_login)
+        self.app_info = AppInfo(str(app_id), bot_login)
         self.public_key_pem = public_key_pem
         self.bot_login = bot_login
         self.base_url = "http://127.0.0.1"  # for the readers; the server sets its real one
@@ -195,10 +196,10 @@ class FakeGitHub:
 
     def comments(self, full_name: str, number: int) -> list[dict[str, Any]]:
         comments = self.state.comments_on(full_name, number)
-        return [js.comment_json(self.base_url, self.app_info, c) for c in comments]
+        return [comment_json(self.base_url, self.app_info, c) for c in comments]
 
     def reactions(self, comment_id: int) -> list[dict[str, Any]]:
-        return [js.reaction_json(self.base_url, r) for r in self.state.reactions_on(comment_id)]
+        return [reaction_json(self.base_url, r) for r in self.state.reactions_on(comment_id)]
 
     def issues(self, full_name: str) -> list[dict[str, Any]]:
         """Every issue and pull request (as issues), oldest first."""

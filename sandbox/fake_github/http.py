@@ -17,9 +17,9 @@ from urllib.parse import urlencode
 from starlette.responses import JSONResponse, Response
 
 from sandbox.fake_github.auth import Credentials
+from sandbox.fake_github.bodies.apps import AppInfo
 from sandbox.fake_github.rules import ApiError
 from sandbox.fake_github.state import GitHubState
-from sandbox.github_json import AppInfo
 
 DOCS_URL = "https://docs.github.com/rest"
 DEFAULT_PER_PAGE, MAX_PER_PAGE = 30, 100

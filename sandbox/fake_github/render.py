@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from sandbox import github_json as js
+from sandbox.fake_github.bodies.apps import AppInfo
+from sandbox.fake_github.bodies.checks import check_run_json
+from sandbox.fake_github.bodies.issues import issue_json, pull_ref_json
 from sandbox.fake_github.state import GitHubState
 
 
@@ -15,19 +17,19 @@ def issue_body(state: GitHubState, base: str, full_name: str, number: int) -> di
         issue = state.issue(full_name, number)
         labels = state.labels_on(full_name, number)
         count = len(state.comments_on(full_name, number))
-    return js.issue_json(base, issue, labels, count)
+    return issue_json(base, issue, labels, count)
 
 
 def check_run_body(
-    state: GitHubState, app_info: js.AppInfo, base: str, run: dict[str, Any]
+    state: GitHubState, app_info: AppInfo, base: str, run: dict[str, Any]
 ) -> dict[str, Any]:
     with state.lock:
         repo = state.repo(run["repo"])
         pulls = [
-            js.pull_ref_json(base, state.pull(run["repo"], n), repo)
+            pull_ref_json(base, state.pull(run["repo"], n), repo)
             for n in state.pulls_with_head(run["repo"], run["head_sha"])
         ]
     app = app_info
     if run.get("other_app"):  # a check run another App created (`add_check_run`)
-        app = js.AppInfo(run["other_app"], f"app-{run['other_app']}[bot]")
-    return js.check_run_json(base, app, run, pulls)
+        app = AppInfo(run["other_app"], f"app-{run['other_app']}[bot]")
+    return check_run_json(base, app, run, pulls)

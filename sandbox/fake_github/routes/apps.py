@@ -3,8 +3,8 @@ user's (user-to-server token from "Sign in with GitHub"): who they are, what the
 
 from __future__ import annotations
 
-from sandbox import github_json as js
 from sandbox.fake_github.auth import TOKEN_PERMISSIONS, TokenScope
+from sandbox.fake_github.bodies.apps import actor_json, app_json, installation_json, repo_json
 from sandbox.fake_github.http import Ctx, Reply, paginate
 from sandbox.fake_github.rules import PERMISSION_OF_ROLE, ApiError
 
@@ -12,13 +12,13 @@ from sandbox.fake_github.rules import PERMISSION_OF_ROLE, ApiError
 
 
 def get_app(ctx: Ctx) -> Reply:
-    return Reply(js.app_json(ctx.base, ctx.app_info))
+    return Reply(app_json(ctx.base, ctx.app_info))
 
 
 def list_installations(ctx: Ctx) -> Reply:
     with ctx.state.lock:
         records = list(ctx.state.installations.values())
-    return paginate(ctx, [js.installation_json(ctx.base, ctx.app_info, r) for r in records])
+    return paginate(ctx, [installation_json(ctx.base, ctx.app_info, r) for r in records])
 
 
 def create_access_token(ctx: Ctx) -> Reply:
@@ -44,11 +44,11 @@ def get_repo_installation(ctx: Ctx) -> Reply:
         records = list(ctx.state.installations.values())
     if not records:
         raise ApiError(404, "Not Found")
-    return Reply(js.installation_json(ctx.base, ctx.app_info, records[0]))
+    return Reply(installation_json(ctx.base, ctx.app_info, records[0]))
 
 
 def get_user(ctx: Ctx) -> Reply:
-    return Reply(js.actor_json(ctx.base, ctx.actor[0], "User"))
+    return Reply(actor_json(ctx.base, ctx.actor[0], "User"))
 
 
 def _readable_repos(ctx: Ctx) -> list[str]:
@@ -66,7 +66,7 @@ def _readable_repos(ctx: Ctx) -> list[str]:
 def list_user_installations(ctx: Ctx) -> Reply:
     with ctx.state.lock:
         records = list(ctx.state.installations.values()) if _readable_repos(ctx) else []
-    installations = [js.installation_json(ctx.base, ctx.app_info, r) for r in records]
+    installations = [installation_json(ctx.base, ctx.app_info, r) for r in records]
     return paginate(ctx, installations, key="installations")
 
 
@@ -74,5 +74,5 @@ def list_user_installation_repos(ctx: Ctx) -> Reply:
     ctx.state.installation(ctx.int_param("installation_id"))
     names = _readable_repos(ctx)
     with ctx.state.lock:
-        repos = [js.repo_json(ctx.base, n, ctx.state.repo(n)) for n in names]
+        repos = [repo_json(ctx.base, n, ctx.state.repo(n)) for n in names]
     return paginate(ctx, repos, key="repositories")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sandbox import github_json as js
+from sandbox.fake_github.bodies.checks import annotation_json
 from sandbox.fake_github.http import Ctx, Reply, paginate
 from sandbox.fake_github.render import check_run_body
 
@@ -29,7 +29,7 @@ def update_check_run(ctx: Ctx) -> Reply:
 
 def list_annotations(ctx: Ctx) -> Reply:
     run = ctx.state.check_run(ctx.repo, ctx.int_param("run_id"))
-    return paginate(ctx, [js.annotation_json(a) for a in run["annotations"]])
+    return paginate(ctx, [annotation_json(a) for a in run["annotations"]])
 
 
 def list_check_runs_for_ref(ctx: Ctx) -> Reply:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sandbox import github_json as js
+from sandbox.fake_github.bodies.issues import comment_json
 from sandbox.fake_github.http import Ctx, Reply, paginate
 from sandbox.fake_github.render import issue_body
 
@@ -38,7 +38,7 @@ def update_issue(ctx: Ctx) -> Reply:
 
 def list_comments(ctx: Ctx) -> Reply:
     comments = ctx.state.comments_on(ctx.repo, ctx.int_param("number"))
-    return paginate(ctx, [js.comment_json(ctx.base, ctx.app_info, c) for c in comments])
+    return paginate(ctx, [comment_json(ctx.base, ctx.app_info, c) for c in comments])
 
 
 def create_comment(ctx: Ctx) -> Reply:
@@ -51,15 +51,15 @@ def create_comment(ctx: Ctx) -> Reply:
         user_type=kind,
         via_app=kind == "Bot",
     )
-    return Reply(js.comment_json(ctx.base, ctx.app_info, comment), 201)
+    return Reply(comment_json(ctx.base, ctx.app_info, comment), 201)
 
 
 def get_comment(ctx: Ctx) -> Reply:
     comment = ctx.state.comment(ctx.repo, ctx.int_param("comment_id"))
-    return Reply(js.comment_json(ctx.base, ctx.app_info, comment))
+    return Reply(comment_json(ctx.base, ctx.app_info, comment))
 
 
 def edit_comment(ctx: Ctx) -> Reply:
     body = ctx.json_object().get("body")
     comment = ctx.state.edit_comment(ctx.repo, ctx.int_param("comment_id"), body)
-    return Reply(js.comment_json(ctx.base, ctx.app_info, comment))
+    return Reply(comment_json(ctx.base, ctx.app_info, comment))

@@ -6,17 +6,18 @@ from __future__ import annotations
 import subprocess
 import time
 
-from sandbox import github_json as js
+from sandbox.fake_github.bodies.apps import actor_json, content_json, rate_limit_json, repo_json
+from sandbox.fake_github.bodies.issues import pull_json
 from sandbox.fake_github.http import Ctx, Reply
 from sandbox.fake_github.rules import PERMISSION_OF_ROLE, ApiError
 
 
 def get_rate_limit(ctx: Ctx) -> Reply:
-    return Reply(js.rate_limit_json(int(time.time()) + 3600))
+    return Reply(rate_limit_json(int(time.time()) + 3600))
 
 
 def get_repo(ctx: Ctx) -> Reply:
-    return Reply(js.repo_json(ctx.base, ctx.repo, ctx.state.repo(ctx.repo)))
+    return Reply(repo_json(ctx.base, ctx.repo, ctx.state.repo(ctx.repo)))
 
 
 def get_pull(ctx: Ctx) -> Reply:
@@ -24,7 +25,7 @@ def get_pull(ctx: Ctx) -> Reply:
     with state.lock:
         issue = state.pull(ctx.repo, ctx.int_param("number"))
         head_repo = state.repos.get(issue["pull"]["head_full_name"])
-        return Reply(js.pull_json(ctx.base, issue, state.repo(ctx.repo), head_repo))
+        return Reply(pull_json(ctx.base, issue, state.repo(ctx.repo), head_repo))
 
 
 def get_commit(ctx: Ctx) -> Reply:
@@ -49,13 +50,13 @@ def get_contents(ctx: Ctx) -> Reply:
             timeout=30,
         )
         if done.returncode == 0:
-            return Reply(js.content_json(ctx.base, ctx.repo, path, ref, done.stdout))
+            return Reply(content_json(ctx.base, ctx.repo, path, ref, done.stdout))
     raise ApiError(404, "Not Found")
 
 
 def get_permission(ctx: Ctx) -> Reply:
     login = ctx.params["username"]
     role = ctx.state.role_of(ctx.repo, login)
-    user = js.actor_json(ctx.base, login, "User")
+    user = actor_json(ctx.base, login, "User")
     user["role_name"] = role
     return Reply({"permission": PERMISSION_OF_ROLE[role], "role_name": role, "user": user})
