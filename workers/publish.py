@@ -23,7 +23,9 @@ from bot.core.report.facts import (
 )
 from bot.core.report.five_whys import render_five_whys_issue, render_five_whys_recurrence
 from bot.core.report.linked_issue import render_linked_issue
+from bot.core.report.markdown import MAX_BODY_CHARS
 from bot.core.report.pr_comment import render_pr_comment
+from bot.core.report.seen_in import render_seen_in, splice
 from bot.core.results import Conclusion, RunReport
 from bot.core.scrub import Scrubber
 from bot.github.client import GitHubError, GitHubRateLimited, IssueRef
@@ -49,8 +51,9 @@ class PublishClient(CheckRunUpdates, Protocol):
     def comment(self, number: int, body: str) -> str: ...
     def find_comment(self, number: int, marker: str) -> str | None: ...
     def list_annotations(self, check_run_id: int) -> list[dict[str, Any]]: ...
-    def find_open_issue(self, label: str, marker: str) -> IssueRef | None: ...
+    def find_issue(self, label: str, marker: str) -> IssueRef | None: ...
     def create_issue(self, title: str, body: str, labels: list[str]) -> IssueRef: ...
+    def update_issue(self, number: int, *, body: str, state: str | None = None) -> None: ...
     def ensure_label(self, name: str, color: str, description: str) -> None: ...
     def add_labels(self, number: int, names: list[str]) -> None: ...
     def remove_label(self, number: int, name: str) -> None: ...
@@ -218,11 +221,14 @@ def _five_whys(
         result.five_whys[pattern.key] = url
         return
     client.ensure_label(label, *FIVE_WHYS_LABEL_STYLE)
-    existing = client.find_open_issue(label, pattern_marker)
+    existing = client.find_issue(label, pattern_marker)
+    now = time.time()
     if existing is not None:
+        reopened = existing.state != "open"  # closed as fixed, and it failed again
+        _update_seen_in(client, existing, render_seen_in(pattern, report, now), reopened)
         # One recurrence comment per run and pattern, however often publishing is retried.
         key = f"recurrence:{report.repo}:{report.run_id}:{pattern.key}"
-        body = scrubber.scrub(render_five_whys_recurrence(pattern, report))
+        body = scrubber.scrub(render_five_whys_recurrence(pattern, report, reopened=reopened))
         number = existing.number
         once(
             ledger,
@@ -232,9 +238,20 @@ def _five_whys(
         )
         result.five_whys[pattern.key] = existing.url
         return
-    title, body = render_five_whys_issue(pattern, report)
+    title, body = render_five_whys_issue(pattern, report, seen_at=now)
     created = client.create_issue(scrubber.scrub(title), scrubber.scrub(body), [label])
     result.five_whys[pattern.key] = created.url
+
+
+def _update_seen_in(client: PublishClient, issue: IssueRef, section: str, reopened: bool) -> None:
+    """Rewrite the issue's "Seen in" section in place (people's answers around it stay), and
+    reopen it when it was closed. A body that would pass GitHub's limit keeps its old table."""
+    body = splice(issue.body, section)
+    if len(body) > MAX_BODY_CHARS:
+        log.warning("five-whys issue #%s: body too long for its Seen in table", issue.number)
+        body = issue.body
+    if body != issue.body or reopened:
+        client.update_issue(issue.number, body=body, state="open" if reopened else None)
 
 
 def _pr_comment(

@@ -40,7 +40,7 @@ class HistoryStore(Protocol):
     ) -> None: ...
 
 
-def gather(store: HistoryStore, report: RunReport) -> RunReport:
+def gather(store: HistoryStore, report: RunReport, *, default_branch: bool = False) -> RunReport:
     """The report with its `history`: pattern tags, flaky rates, the PR's runs, the mention."""
     if report.conclusion is None:
         return report
@@ -63,6 +63,7 @@ def gather(store: HistoryStore, report: RunReport) -> RunReport:
             passed[test.node_id] = found
     pr_runs = tuple(store.pr_runs(report.repo, report.pr_number)) if report.pr_number else ()
     view = HistoryView(
+        default_branch_run=default_branch,
         patterns=patterns,
         tests=tests,
         last_passed=passed,

@@ -13,6 +13,7 @@ from pydantic import BaseModel
 
 FLAKY_WINDOW = 20  # a test's flaky rate is over its last N runs
 PR_RUNS_SHOWN = 10  # rows of the PR comment's history table
+SEEN_IN_ROWS = 15  # rows of a five-whys issue's "Seen in" table, this run included
 _DECIDED = ("success", "failure")  # a cancelled or timed-out run neither flips nor repeats
 
 
@@ -58,6 +59,7 @@ class PatternHistory:
     count: int = 0  # earlier runs that failed with it
     first_seen: float | None = None
     last_seen: float | None = None
+    occurrences: tuple[Occurrence, ...] = ()  # the newest SEEN_IN_ROWS, newest first
 
 
 def tag_pattern(
@@ -81,6 +83,7 @@ def tag_pattern(
         count=len(earlier),
         first_seen=min(times) if times else None,
         last_seen=max(times) if times else None,
+        occurrences=tuple(sorted(earlier, key=lambda o: o.at, reverse=True)[: SEEN_IN_ROWS - 1]),
     )
 
 
@@ -132,3 +135,4 @@ class HistoryView:
     last_passed: dict[str, Occurrence]  # test id -> the newest run where it passed
     pr_runs: tuple[RunEntry, ...] = ()  # this pull request's earlier runs, newest first
     mention: str | None = None  # the requester, when the result flipped
+    default_branch_run: bool = False  # this run is of the default branch's head (`auto_run`)

@@ -78,6 +78,8 @@ class PullInfo:
 class IssueRef:
     number: int
     url: str
+    state: str = "open"
+    body: str = ""
 
 
 def default_retry() -> Retry:
@@ -285,6 +287,7 @@ class RepoClient:
         self._gh_token = ""
         self._memo = memo if memo is not None else LocalMemo()  # see bot/github/memo.py
         self._open_issues: dict[str, list[dict[str, Any]]] = {}  # by label, for this client
+        self._any_issues: dict[str, list[dict[str, Any]]] = {}  # open or closed, by label
         self._repo_path = f"/repos/{full_name}"
 
     # --- plumbing -------------------------------------------------------------------------
@@ -449,6 +452,24 @@ class RepoClient:
                 return IssueRef(int(issue["number"]), str(issue.get("html_url") or ""))
         return None
 
+    def find_issue(self, label: str, marker: str) -> IssueRef | None:
+        """The newest issue, open or closed, labelled `label` whose body holds `marker` (a
+        five-whys issue closed as fixed is reopened when its pattern fails again). One listing
+        per label per client."""
+        if label not in self._any_issues:
+            listed = self._pages("/issues", state="all", labels=label)
+            self._any_issues[label] = [i for i in listed if "pull_request" not in i]
+        for issue in self._any_issues[label]:
+            body = issue.get("body") or ""
+            if marker in body:
+                return IssueRef(
+                    int(issue["number"]),
+                    str(issue.get("html_url") or ""),
+                    str(issue.get("state") or "open"),
+                    body,
+                )
+        return None
+
     # --- writes ---------------------------------------------------------------------------
 
     def answer_deployment_gate(
@@ -529,11 +550,14 @@ class RepoClient:
         )
         for label in labels:
             self._open_issues.get(label, []).append(data)
+            self._any_issues.get(label, []).insert(0, data)
         return IssueRef(int(data["number"]), str(data.get("html_url") or ""))
 
-    def update_issue(self, number: int, *, body: str) -> None:
-        """Rewrite an issue's body (the tracking issue)."""
-        self._call("PATCH", f"/issues/{number}", {"body": body})
+    def update_issue(self, number: int, *, body: str, state: str | None = None) -> None:
+        """Rewrite an issue's body (the tracking issue, a five-whys "Seen in" table); with
+        `state`, open or close it too."""
+        fields = {"body": body} if state is None else {"body": body, "state": state}
+        self._call("PATCH", f"/issues/{number}", fields)
 
     def ensure_label(self, name: str, color: str, description: str) -> None:
         key = f"label:{self.full_name}:{name}"

@@ -209,3 +209,45 @@ def test_a_pattern_failing_on_the_default_branch_is_tagged_so_on_a_pull_request(
     comment = sticky(stack, project, "Runs of this pull request (1)")
     assert "**also failing on the default branch**" in comment
     assert "**new in this pull request**" not in comment
+
+
+def test_a_five_whys_issue_keeps_a_seen_in_table_and_is_reopened_when_it_fails_again(
+    stack, make_project
+):
+    project = make_project(
+        {"tests/test_checkout.py": FAILING_SUITE},
+        plan="phases:\n  - {id: checkout, suites: [tests/test_checkout.py]}\n",
+    )
+
+    def five_whys(table: str = "### Seen in") -> dict[str, Any] | None:
+        """The pattern's issue once its body holds `table` (issues come after the check)."""
+        for issue in stack.github.fake.issues(project.repo):
+            if "payment gateway" in issue["title"] and table in (issue["body"] or ""):
+                return issue
+        return None
+
+    stack.comment(project.repo, 1, "/golden-path run")
+    completed(stack, project, 1)
+    issue = wait_until(lambda: five_whys("### Seen in (1 run)"), timeout=30, what="the issue")
+    people = issue["body"].replace("1. **Why did", "1. Because the pool was exhausted. **Why did")
+    stack.github.fake.state.update_issue(
+        project.repo, issue["number"], {"body": people, "state": "closed"}
+    )
+    stack.comment(project.repo, 1, "/golden-path run")
+    completed(stack, project, 2)
+
+    def reopened() -> dict[str, Any] | None:
+        found = five_whys("### Seen in (2 runs)")
+        return found if found is not None and found["state"] == "open" else None
+
+    issue = wait_until(reopened, timeout=30, interval=0.2, what="the issue reopened")
+    assert "1. Because the pool was exhausted." in issue["body"]  # people's answers stay
+    wait_until(
+        lambda: [
+            c
+            for c in stack.github.fake.comments(project.repo, issue["number"])
+            if "Reopened: this failure pattern" in c["body"]
+        ],
+        timeout=30,
+        what="the reopening comment",
+    )

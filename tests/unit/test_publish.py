@@ -53,9 +53,12 @@ class Recorder:
         self._record("comment", number=number, body=body)
         return f"https://github.example/issues/{number}#c"
 
-    def find_open_issue(self, label: str, marker: str) -> IssueRef | None:
-        self._record("find_open_issue", label=label, marker=marker)
+    def find_issue(self, label: str, marker: str) -> IssueRef | None:
+        self._record("find_issue", label=label, marker=marker)
         return self.open_issues.get(marker)
+
+    def update_issue(self, number: int, *, body: str, state: str | None = None) -> None:
+        self._record("update_issue", number=number, body=body, state=state)
 
     def create_issue(self, title: str, body: str, labels: list[str]) -> IssueRef:
         self._record("create_issue", title=title, body=body, labels=labels)
@@ -159,6 +162,42 @@ def test_five_whys_issue_per_pattern_then_comment_on_recurrence() -> None:
     assert result.five_whys[patterns[0].key] == "https://github.example/issues/7"
     pr_comment = again.comments[(42, PR_COMMENT_MARKER)]
     assert "https://github.example/issues/7" in pr_comment
+    (edited,) = again.named("update_issue")  # the "Seen in" table, added to the old body
+    assert edited["number"] == 7 and edited["state"] is None
+    assert "### Seen in (1 run)" in edited["body"]
+
+
+SEEN_IN_CASES = [
+    # name, the issue's state, whether it is reopened, the heading of the recurrence comment
+    ("an open issue gets its table rewritten", "open", None, "happened again"),
+    ("a closed issue is reopened", "closed", "open", "Reopened: this failure pattern"),
+]
+
+
+@pytest.mark.parametrize(
+    ("state", "new_state", "heading"),
+    [case[1:] for case in SEEN_IN_CASES],
+    ids=[case[0] for case in SEEN_IN_CASES],
+)
+def test_a_recurring_pattern_rewrites_its_seen_in_table_in_place(
+    state: str, new_state: str | None, heading: str
+) -> None:
+    marker = five_whys_marker(failure_patterns(fixture_report())[0].key)
+    people = (
+        "### Five whys\n\n1. Why? Because the gateway pool was exhausted (filled in by a person)"
+    )
+    table = "<!-- golden-path:seen-in -->old table<!-- /golden-path:seen-in -->"
+    body = f"{marker}\nold evidence\n{table}\n\n{people}"
+    client = Recorder({marker: IssueRef(7, "https://github.example/issues/7", state, body)})
+    _publish(client)
+    (edited,) = client.named("update_issue")
+    assert edited["state"] == new_state
+    assert "old table" not in edited["body"] and "### Seen in (1 run)" in edited["body"]
+    assert edited["body"].startswith(f"{marker}\nold evidence\n") and edited["body"].endswith(
+        people
+    )
+    (comment,) = [c for c in client.named("comment") if c["number"] == 7]
+    assert heading in comment["body"]
 
 
 def test_five_whys_comment_mode_and_off() -> None:
@@ -171,7 +210,7 @@ def test_five_whys_comment_mode_and_off() -> None:
 
     off = Recorder()
     _publish(off, plan=_plan("off"))
-    assert not off.named("create_issue") and not off.named("find_open_issue")
+    assert not off.named("create_issue") and not off.named("find_issue")
 
 
 def test_sticky_pr_comment_and_linked_issues() -> None:

@@ -125,7 +125,7 @@ def test_golden_comments_and_issues() -> None:
     check_golden("pr_comment.md", render_pr_comment(report, links))
     check_golden("linked_issue.md", render_linked_issue(report))
     for i, pattern in enumerate(patterns):
-        title, body = render_five_whys_issue(pattern, report)
+        title, body = render_five_whys_issue(pattern, report, seen_at=1_780_000_000.0)
         check_golden(f"five_whys_{i}.md", f"{title}\n\n{body}")
     check_golden("five_whys_recurrence.md", render_five_whys_recurrence(patterns[0], report))
 

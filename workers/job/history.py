@@ -11,12 +11,14 @@ from workers import recall
 log = logging.getLogger(__name__)
 
 
-def with_history(history: recall.HistoryStore | None, result: RunReport) -> RunReport:
-    """The report with its past."""
+def with_history(
+    history: recall.HistoryStore | None, result: RunReport, *, default_branch: bool = False
+) -> RunReport:
+    """The report with its past (`default_branch`: this run is of the default branch's head)."""
     if history is None:
         return result
     try:
-        return recall.gather(history, result)
+        return recall.gather(history, result, default_branch=default_branch)
     except Exception:
         log.warning("run %s: history unavailable", result.run_id, exc_info=True)
         return result

@@ -122,8 +122,11 @@ class OnConclusion:
     def list_annotations(self, check_run_id: int) -> list[dict[str, Any]]:
         return self._client.list_annotations(check_run_id)
 
-    def find_open_issue(self, label: str, marker: str) -> IssueRef | None:
-        return self._client.find_open_issue(label, marker)
+    def find_issue(self, label: str, marker: str) -> IssueRef | None:
+        return self._client.find_issue(label, marker)
+
+    def update_issue(self, number: int, *, body: str, state: str | None = None) -> None:
+        self._client.update_issue(number, body=body, state=state)
 
     def create_issue(self, title: str, body: str, labels: list[str]) -> IssueRef:
         return self._client.create_issue(title, body, labels)

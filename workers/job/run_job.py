@@ -143,7 +143,11 @@ class _Job:
 
     def _run_and_publish(self) -> RunReport:
         plan, selected = self._prepare()
-        result = history.with_history(self.services.history, self._run_phases(plan, selected))
+        result = history.with_history(
+            self.services.history,
+            self._run_phases(plan, selected),
+            default_branch=self.record.trigger == pushes.TRIGGER,
+        )
         # The record completes as soon as the check run is concluded, not after the PR comment
         # and issues: from then on a Re-run or `/golden-path run` starts a new run.
         self.progress.close()  # no late progress update may overwrite the conclusion

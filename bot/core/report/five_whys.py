@@ -16,15 +16,24 @@ from bot.core.report.markdown import (
     oneline,
 )
 from bot.core.report.past import day, seen_words
+from bot.core.report.seen_in import render_seen_in
 from bot.core.report.templating import fit, render_template
 from bot.core.results import RunReport
 from bot.core.signatures import FailurePattern, error_text
 
 
-def _evidence(pattern: FailurePattern, report: RunReport, template: str) -> Callable[[int], str]:
+def _evidence(
+    pattern: FailurePattern,
+    report: RunReport,
+    template: str,
+    seen_at: float | None = None,
+    reopened: bool = False,
+) -> Callable[[int], str]:
     """Render `template` about `pattern`, listing the first k failing tests."""
     phases = [p for p in report.phases if p.phase_id in pattern.phase_ids]
     context = {
+        "reopened": reopened,
+        "seen_in": render_seen_in(pattern, report, seen_at) if seen_at else "",
         "marker": five_whys_marker(pattern.key),
         "facts": run_facts(report),
         "pattern": pattern,
@@ -89,14 +98,20 @@ def _past(pattern: FailurePattern, report: RunReport) -> dict[str, str]:
     }
 
 
-def render_five_whys_issue(pattern: FailurePattern, report: RunReport) -> tuple[str, str]:
-    """Title and body of the issue (or PR comment) that investigates one failure pattern."""
+def render_five_whys_issue(
+    pattern: FailurePattern, report: RunReport, seen_at: float | None = None
+) -> tuple[str, str]:
+    """Title and body of the issue (or PR comment) that investigates one failure pattern;
+    with `seen_at` (when the run failed), the body holds its "Seen in" table."""
     issue_title = defuse(oneline(f"Five whys: {pattern.short}", MAX_ISSUE_TITLE_CHARS))
-    render = _evidence(pattern, report, "five_whys.md.j2")
+    render = _evidence(pattern, report, "five_whys.md.j2", seen_at)
     return issue_title, fit(render, min(len(pattern.tests), MAX_LISTED), MAX_BODY_CHARS)
 
 
-def render_five_whys_recurrence(pattern: FailurePattern, report: RunReport) -> str:
-    """A comment on the open five-whys issue: the pattern failed again."""
-    render = _evidence(pattern, report, "five_whys_recurrence.md.j2")
+def render_five_whys_recurrence(
+    pattern: FailurePattern, report: RunReport, *, reopened: bool = False
+) -> str:
+    """A comment on the five-whys issue: the pattern failed again (and, when the issue had
+    been closed, that it was reopened)."""
+    render = _evidence(pattern, report, "five_whys_recurrence.md.j2", reopened=reopened)
     return fit(render, min(len(pattern.tests), MAX_LISTED), MAX_BODY_CHARS)
