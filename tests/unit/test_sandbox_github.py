@@ -122,6 +122,19 @@ def test_api_calls_need_an_issued_token(server: FakeGitHubServer) -> None:
     assert response.json()["message"] == "Bad credentials"
 
 
+def test_user_routes_refuse_an_installation_token_and_no_token(
+    server: FakeGitHubServer, fake: FakeGitHub
+) -> None:
+    token, _ = fake.issue_token(INSTALLATION)
+    as_app = httpx.get(f"{server.url}/user", headers={"Authorization": f"token {token}"})
+    assert (as_app.status_code, as_app.json()["message"]) == (
+        403,
+        "Resource not accessible by integration",
+    )
+    nobody = httpx.get(f"{server.url}/user", headers={"Authorization": "token nope"})
+    assert (nobody.status_code, nobody.json()["message"]) == (401, "Bad credentials")
+
+
 def test_expired_tokens_are_refused(
     server: FakeGitHubServer, fake: FakeGitHub, gh: github.Github
 ) -> None:
