@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.core.results import (
+    COUNT_WORD_OF,
     COUNT_WORDS,
     Attempt,
     Outcome,
@@ -139,16 +140,6 @@ def carried_verdict(stored: Mapping[str, Any], *, name: str, mrr_at_risk: int) -
     )
 
 
-_WORD_OF = {
-    Outcome.PASSED: "passed",
-    Outcome.FAILED: "failed",
-    Outcome.ERROR: "errors",
-    Outcome.SKIPPED: "skipped",
-    Outcome.XFAILED: "xfailed",
-    Outcome.XPASSED: "xpassed",
-}
-
-
 @dataclass(frozen=True)
 class Merged:
     tests: tuple[TestResult, ...]
@@ -166,14 +157,14 @@ def merge(stored: Mapping[str, Any], rerun: Sequence[TestResult]) -> Merged:
     counts = stored_counts(stored)
     for node_id in asked:
         was = earlier.get(node_id)
-        word = _WORD_OF[was.outcome] if was is not None else "failed"
+        word = COUNT_WORD_OF[was.outcome] if was is not None else "failed"
         counts[word] = max(counts[word] - 1, 0)
     merged = []
     for test in rerun:
         was = earlier.get(test.node_id)
         if was is not None and was.is_failure and test.node_id in asked:
             test = _after(was, test)
-        counts[_WORD_OF[test.outcome]] += 1
+        counts[COUNT_WORD_OF[test.outcome]] += 1
         merged.append(test)
     kept = tuple(t for t in earlier.values() if t.node_id not in asked)
     return Merged(tests=(*kept, *merged), counts=counts)

@@ -20,6 +20,15 @@ class Outcome(StrEnum):
 
 # pytest's own summary words, in its order ("1 failed, 2 passed, 1 skipped, 1 xfailed, 1 error").
 COUNT_WORDS = ("failed", "passed", "skipped", "xfailed", "xpassed", "errors")
+# The summary count each test's outcome adds to (an `error` counts among the "errors").
+COUNT_WORD_OF = {
+    Outcome.PASSED: "passed",
+    Outcome.FAILED: "failed",
+    Outcome.ERROR: "errors",
+    Outcome.SKIPPED: "skipped",
+    Outcome.XFAILED: "xfailed",
+    Outcome.XPASSED: "xpassed",
+}
 
 
 def summary_line(counts: Mapping[str, int]) -> str:

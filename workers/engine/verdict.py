@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from bot.core.plan import Phase
 from bot.core.results import (
+    COUNT_WORD_OF,
     COUNT_WORDS,
     Conclusion,
     Outcome,
@@ -88,23 +89,13 @@ def judge(
     )
 
 
-_WORD_OF = {
-    Outcome.PASSED: "passed",
-    Outcome.FAILED: "failed",
-    Outcome.ERROR: "errors",
-    Outcome.SKIPPED: "skipped",
-    Outcome.XFAILED: "xfailed",
-    Outcome.XPASSED: "xpassed",
-}
-
-
 def count(
     tests: Sequence[TestResult], collection_errors: Sequence[TestResult] = ()
 ) -> dict[str, int]:
     """Summary counts from one outcome per test (when pytest's own are not known)."""
     counted = dict.fromkeys(COUNT_WORDS, 0)
     for test in tests:
-        counted[_WORD_OF[test.outcome]] += 1
+        counted[COUNT_WORD_OF[test.outcome]] += 1
     counted["errors"] += len(collection_errors)
     return counted
 
