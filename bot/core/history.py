@@ -5,6 +5,7 @@ the result flips). `bot.state.history` stores these values in Redis."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -126,6 +127,22 @@ def mention(previous: Sequence[RunEntry], conclusion: str, requested_by: str) ->
     return requested_by
 
 
+MAX_CHANGED_COMMITS = 10  # listed in a five-whys issue's evidence
+MAX_CHANGED_FILES = 20
+
+
+@dataclass(frozen=True)
+class Changes:
+    """What changed between the newest commit where a pattern's tests passed (`base`) and the
+    run's commit: GitHub's compare API, bounded."""
+
+    base: str
+    commits: tuple[tuple[str, str], ...]  # (sha, the first line of its message), oldest first
+    files: tuple[str, ...]
+    total_commits: int
+    total_files: int
+
+
 @dataclass(frozen=True)
 class HistoryView:
     """What a report shows of the past, gathered before rendering."""
@@ -136,3 +153,10 @@ class HistoryView:
     pr_runs: tuple[RunEntry, ...] = ()  # this pull request's earlier runs, newest first
     mention: str | None = None  # the requester, when the result flipped
     default_branch_run: bool = False  # this run is of the default branch's head (`auto_run`)
+    changes: dict[str, Changes] = dataclasses.field(default_factory=dict)  # by base commit
+
+
+def last_passed_for(view: HistoryView, node_ids: Sequence[str]) -> Occurrence | None:
+    """The newest run in which one of these tests passed (the evidence's "last passed")."""
+    passes = [view.last_passed[t] for t in node_ids if t in view.last_passed]
+    return max(passes, key=lambda o: o.at) if passes else None

@@ -24,6 +24,7 @@ from urllib.parse import quote, urlencode
 import github
 from urllib3.util.retry import Retry
 
+from bot.core.history import MAX_CHANGED_COMMITS, MAX_CHANGED_FILES, Changes
 from bot.github.budget import LocalWritePacer, WritePacer
 from bot.github.faults import Fault, classify
 from bot.github.memo import LocalMemo, Memo
@@ -384,6 +385,26 @@ class RepoClient:
             html_url=str(data.get("html_url") or ""),
             user_login=str((data.get("user") or {}).get("login") or ""),
             is_fork=not head_name or head_name.lower() != base_name.lower(),
+        )
+
+    def compare(self, base: str, head: str) -> Changes:
+        """The commits and changed files from `base` to `head` (GitHub's compare API; one page:
+        GitHub lists up to 250 commits and 300 files, the counts say how many there are)."""
+        data = self._call("GET", f"/compare/{quote(base, safe='')}...{quote(head, safe='')}")
+        commits = data.get("commits") or []
+        files = data.get("files") or []
+        return Changes(
+            base=base,
+            commits=tuple(
+                (
+                    str(c.get("sha") or ""),
+                    str((c.get("commit") or {}).get("message") or "").split("\n", 1)[0],
+                )
+                for c in commits[-MAX_CHANGED_COMMITS:]
+            ),
+            files=tuple(str(f.get("filename") or "") for f in files[:MAX_CHANGED_FILES]),
+            total_commits=int(data.get("total_commits") or len(commits)),
+            total_files=len(files),
         )
 
     def repo_clone_url(self) -> str:

@@ -251,3 +251,31 @@ def test_a_five_whys_issue_keeps_a_seen_in_table_and_is_reopened_when_it_fails_a
         timeout=30,
         what="the reopening comment",
     )
+
+
+def test_five_whys_evidence_lists_the_changes_since_the_tests_last_passed(stack, make_project):
+    project = make_project(
+        {"tests/test_checkout.py": PASSING_SUITE.replace("test_login_ok", "test_checkout_total")},
+        plan="phases:\n  - {id: checkout, suites: [tests/test_checkout.py]}\n",
+    )
+    green = project.sha
+    stack.comment(project.repo, 1, "/golden-path run")
+    completed(stack, project, 1)
+    project.push(stack, {"src/totals.py": "ROUNDING = 'down'\n"}, "Round totals down")
+    project.push(stack, {"tests/test_checkout.py": FAILING_SUITE}, "Tighten checkout checks")
+    stack.comment(project.repo, 1, "/golden-path run")
+    completed(stack, project, 1)
+
+    def issue() -> dict[str, Any] | None:
+        for found in stack.github.fake.issues(project.repo):
+            if "order" in found["title"] and "Changes since" in (found["body"] or ""):
+                return found
+        return None
+
+    body = wait_until(issue, timeout=30, interval=0.2, what="the five whys")["body"]
+    assert (
+        f"**Changes since `{green[:7]}`, where these tests last passed** (2 commits, 2 files)"
+        in body
+    )
+    assert "Round totals down" in body and "Tighten checkout checks" in body
+    assert "`src/totals.py`" in body and "`tests/test_checkout.py`" in body

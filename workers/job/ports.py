@@ -21,6 +21,7 @@ from bot.github.client import PullInfo
 from bot.handlers.context import GateAnswers, Gates
 from workers import publish, recall
 from workers.engine import executor
+from workers.job.history import Comparer
 from workers.job.tracking_issue import IssueClient
 from workers.job.tracking_issue import States as TrackingStore
 
@@ -48,9 +49,9 @@ class Lock(Protocol):
     def holder(self) -> str | None: ...
 
 
-class RunClient(publish.PublishClient, IssueClient, GateAnswers, Protocol):
+class RunClient(publish.PublishClient, IssueClient, GateAnswers, Comparer, Protocol):
     """The slice of `bot.github.client.RepoClient` a run uses: publishing its report, the
-    tracking issue, answering the deployments it held, and these."""
+    tracking issue, answering the deployments it held, the five whys' compare, and these."""
 
     @property
     def token(self) -> str: ...

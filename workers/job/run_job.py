@@ -148,6 +148,8 @@ class _Job:
             self._run_phases(plan, selected),
             default_branch=self.record.trigger == pushes.TRIGGER,
         )
+        if plan.five_whys is not plan_module.FiveWhys.OFF:
+            result = history.with_changes(self.client, result)
         # The record completes as soon as the check run is concluded, not after the PR comment
         # and issues: from then on a Re-run or `/golden-path run` starts a new run.
         self.progress.close()  # no late progress update may overwrite the conclusion

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from bot.core.history import Changes, last_passed_for
 from bot.core.report.facts import five_whys_marker, money, run_facts
 from bot.core.report.markdown import (
     EXCERPT_CHARS,
@@ -46,6 +47,7 @@ def _evidence(
         "message": cut_chars(pattern.example_message.strip() or "(no message)", EXCERPT_CHARS),
         "traceback": cut_chars(pattern.example_traceback.strip(), TRACEBACK_CHARS, keep="tail"),
         "past": _past(pattern, report),
+        "changes": _changes(pattern, report),
         "why": {
             "raised_at": pattern.raised_at or pattern.location,
             # "raised at tests/t.py:9 in test_x" already says where the test failed
@@ -81,10 +83,7 @@ def _past(pattern: FailurePattern, report: RunReport) -> dict[str, str]:
     if report.history is None:
         return dict.fromkeys(_PAST_KEYS, "")
     found = report.history.patterns.get(pattern.key)
-    passes = [
-        report.history.last_passed[t] for t in pattern.tests if t in report.history.last_passed
-    ]
-    newest = max(passes, key=lambda o: o.at) if passes else None
+    newest = last_passed_for(report.history, pattern.tests)
     runs = [report.history.tests[t] for t in pattern.tests if t in report.history.tests]
     total, flaky = sum(h.runs for h in runs), sum(h.flaky for h in runs)
     return {
@@ -96,6 +95,14 @@ def _past(pattern: FailurePattern, report: RunReport) -> dict[str, str]:
         "last_passed_pr": str(newest.pr_number) if newest and newest.pr_number else "",
         "flaky_rate": f"{flaky} of the last {total} runs of these tests" if total else "",
     }
+
+
+def _changes(pattern: FailurePattern, report: RunReport) -> Changes | None:
+    """What changed since the newest commit where these tests passed, when it was fetched."""
+    if report.history is None:
+        return None
+    newest = last_passed_for(report.history, pattern.tests)
+    return report.history.changes.get(newest.sha) if newest is not None else None
 
 
 def render_five_whys_issue(

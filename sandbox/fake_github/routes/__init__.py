@@ -42,6 +42,7 @@ from sandbox.fake_github.routes.labels import (
 )
 from sandbox.fake_github.routes.reactions import create_reaction
 from sandbox.fake_github.routes.repos import (
+    compare_commits,
     get_commit,
     get_contents,
     get_permission,
@@ -70,6 +71,7 @@ API_ROUTES: list[tuple[str, str, Handler, str]] = [
     ("GET", _R, get_repo, "token"),
     ("GET", f"{_R}/pulls/{{number}}", get_pull, "token"),
     ("GET", f"{_R}/commits/{{ref}}", get_commit, "token"),
+    ("GET", f"{_R}/compare/{{basehead}}", compare_commits, "token"),
     ("GET", f"{_R}/commits/{{ref}}/check-runs", list_check_runs_for_ref, "token"),
     ("GET", f"{_R}/collaborators/{{username}}/permission", get_permission, "token"),
     ("GET", f"{_R}/contents/{{path}}", get_contents, "token"),

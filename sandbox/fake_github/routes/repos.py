@@ -37,6 +37,55 @@ def get_commit(ctx: Ctx) -> Reply:
     return Reply({"sha": sha, "node_id": f"C_{sha}", "url": api, "commit": commit, "files": []})
 
 
+def compare_commits(ctx: Ctx) -> Reply:
+    """`GET /compare/{base}...{head}`, read with git from the local clone: the commits
+    reachable from head and not from base (oldest first, as GitHub lists them) and the files
+    that differ, in GitHub's shape (the fields the bot reads, and the counts)."""
+    base, sep, head = ctx.params["basehead"].partition("...")
+    if not sep or not base or not head or base.startswith("-") or head.startswith("-"):
+        raise ApiError(404, "Not Found")
+    for source in ctx.state.clone_sources(ctx.repo):
+        log = _git(source, "log", "--reverse", "--format=%H%x00%s%x00%an", f"{base}..{head}")
+        names = _git(source, "diff", "--name-status", base, head)
+        if log is None or names is None:
+            continue
+        commits = [line.split("\0") for line in log.splitlines() if line]
+        files = [line.split("\t") for line in names.splitlines() if line]
+        api = f"{ctx.base}/repos/{ctx.repo}"
+        return Reply(
+            {
+                "url": f"{api}/compare/{base}...{head}",
+                "status": "ahead" if commits else "identical",
+                "ahead_by": len(commits),
+                "behind_by": 0,
+                "total_commits": len(commits),
+                "commits": [
+                    {
+                        "sha": sha,
+                        "url": f"{api}/commits/{sha}",
+                        "commit": {"message": subject, "author": {"name": author}},
+                    }
+                    for sha, subject, author in commits
+                ],
+                "files": [
+                    {"filename": parts[-1], "status": _FILE_STATUS.get(parts[0][:1], "modified")}
+                    for parts in files
+                ],
+            }
+        )
+    raise ApiError(404, "Not Found")
+
+
+_FILE_STATUS = {"A": "added", "D": "removed", "M": "modified", "R": "renamed"}
+
+
+def _git(source: str, *args: str) -> str | None:
+    done = subprocess.run(
+        ["git", "-C", source, *args], capture_output=True, check=False, timeout=30, text=True
+    )
+    return done.stdout if done.returncode == 0 else None
+
+
 def get_contents(ctx: Ctx) -> Reply:
     """A file at a commit, read with git from the repository's (or a pull's head's) local
     clone URL: the sandbox keeps no file contents of its own."""
