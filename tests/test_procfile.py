@@ -196,3 +196,65 @@ def test_the_parser_reads_what_bash_would() -> None:
         ["celery", "beat", "-s", "/w/x"],
     ]
     assert _simple_commands("A=1 exec run;other") == [["run"], ["other"]]
+
+
+def _fake_celery(folder: Path, marks: Path) -> Path:
+    """A `celery` that notes each start (its queue), and exits at once when the queue's `-exit`
+    file exists; otherwise it runs until SIGTERM, noting that it was told to stop."""
+    folder.mkdir()
+    script = folder / "celery"
+    script.write_text(
+        "#!/usr/bin/env bash\n"
+        'queue=$(echo "$@" | sed -E "s/.*-Q ([a-z]+).*/\\1/")\n'
+        f'echo start >> {marks}/"$queue"\n'
+        f'[ -e {marks}/"$queue"-exit ] && exit 3\n'
+        f"trap 'echo stopped >> {marks}/\"$queue\"; exit 0' TERM\n"
+        "while true; do sleep 0.05; done\n"
+    )
+    script.chmod(0o755)
+    return folder
+
+
+def _lines(path: Path) -> list[str]:
+    return path.read_text().split() if path.exists() else []
+
+
+def _wait_for(check: object, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while not check():  # type: ignore[operator]
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def test_bin_worker_starts_a_celery_worker_that_exited_again_and_stops_on_term(
+    tmp_path: Path,
+) -> None:
+    """No outside supervisor needed: a Celery worker that exits is started again (with a
+    backoff), the other one is left alone, and SIGTERM stops both for good."""
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    (marks / "runs-exit").touch()  # the runs worker exits as kombu can make it on a Redis restart
+    fake_bin = _fake_celery(tmp_path / "bin", marks)
+    env = {**os.environ, "PATH": f"{fake_bin}{os.pathsep}{os.environ.get('PATH', '')}"}
+    process = subprocess.Popen(
+        [str(ROOT / "bin" / "worker")],
+        cwd=ROOT,
+        env=env,
+        start_new_session=True,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        _wait_for(lambda: len(_lines(marks / "runs")) >= 2, 10)  # exited, started again
+        (marks / "runs-exit").unlink()
+        _wait_for(lambda: len(_lines(marks / "runs")) >= 3, 10)  # after 1 s, then 2 s
+        assert process.poll() is None
+        assert _lines(marks / "events") == ["start"]  # the other one was never touched
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=10)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    assert _lines(marks / "events") == ["start", "stopped"]
+    assert _lines(marks / "runs")[-1] == "stopped"
+    assert process.stderr is not None
+    assert "the runs Celery worker exited (status 3)" in process.stderr.read().decode()
