@@ -51,6 +51,7 @@ class State:
         self.workspaces: dict[str, dict[str, Any]] = {}
         self.ids = itertools.count(1)
         self.last_request = time.monotonic()
+        self.invoices_warm = False  # the billing history's cache, cold after a deploy
 
     def issue(self, email: str) -> dict[str, Any]:
         access, refresh = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
@@ -221,6 +222,19 @@ async def checkout(req: Request) -> Response:
     return 200, {"status": "active", "plan": STATE.users[email]["plan"]}
 
 
+def invoices(req: Request) -> Response:
+    """The billing history. Its cache is cold right after a deploy: the first request answers
+    503 while it warms up, the next ones succeed. A test that asks first fails once and passes
+    on a retry: the demo's flaky test (`retries` and `flaky` in the plan)."""
+    email = req.user()
+    if email is None:
+        return unauthorized()
+    if not STATE.invoices_warm:
+        STATE.invoices_warm = True
+        return 503, {"error": "invoice cache warming up after deploy"}
+    return 200, {"email": email, "invoices": [{"id": "in_1", "plan": "free", "total": 0}]}
+
+
 def usage(req: Request) -> Response:
     email = req.user()
     if email is None:
@@ -244,6 +258,7 @@ async def route(req: Request) -> Response:
         ("POST", ("users",)): signup,
         ("POST", ("workspaces",)): create_workspace,
         ("GET", ("billing", "usage")): usage,
+        ("GET", ("billing", "invoices")): invoices,
     }
     if key in simple:
         return simple[key](req)

@@ -34,6 +34,13 @@ def test_team_lead_creates_a_workspace_and_invites_a_colleague(client: httpx.Cli
     assert invite.json()["status"] == "pending"
 
 
+def test_billing_history_lists_the_invoices(client: httpx.Client) -> None:
+    email = sign_up_and_log_in(client)
+    history = client.get("/billing/invoices")
+    assert history.status_code == 200, history.text
+    assert history.json()["email"] == email
+
+
 def test_user_upgrades_to_pro(client: httpx.Client) -> None:
     sign_up_and_log_in(client)
     upgrade = client.post("/billing/checkout", json={"plan": "pro"})
