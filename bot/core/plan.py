@@ -58,6 +58,7 @@ def is_reserved(name: str) -> bool:
 _MAX_INPUT_SHOWN = 60
 MAX_PHASES = 50
 MAX_SUITES = 100
+MAX_SHARDS = 16  # `shards`: a phase's test files split across this many Celery tasks at most
 
 
 def shown(value: Any, limit: int = _MAX_INPUT_SHOWN) -> str:
@@ -159,6 +160,9 @@ class Phase(_Strict):
     retries: Annotated[StrictInt, Field(ge=0, le=3)] = 0
     suites: tuple[Suite, ...] = Field(min_length=1, max_length=MAX_SUITES)
     criteria: Criteria = Criteria()
+    # Not in the contract (an addition): split the phase's test files across this many tasks
+    # that any runs worker may take (`workers/job/shards.py`); 1 runs the phase as one pytest.
+    shards: Annotated[StrictInt, Field(ge=1, le=MAX_SHARDS)] = 1
 
     @field_validator("id")
     @classmethod

@@ -65,6 +65,7 @@ def test_defaults_follow_the_contract() -> None:
     assert phase.criteria.min_pass_rate == 1.0
     assert phase.criteria.max_p95_seconds is None
     assert phase.title == "auth"
+    assert phase.shards == 1  # not a contract key: without it a phase runs as one pytest
 
 
 def test_every_key_is_read() -> None:
@@ -140,6 +141,18 @@ def test_every_key_is_read() -> None:
         (
             "phases: [{id: a, suites: [x], retries: '2'}]",
             [("phases[0].retries", "Input should be a valid integer (got '2')")],
+        ),
+        (
+            "phases: [{id: a, suites: [x], shards: 17}]",
+            [("phases[0].shards", "Input should be less than or equal to 16")],
+        ),
+        (
+            "phases: [{id: a, suites: [x], shards: 0}]",
+            [("phases[0].shards", "Input should be greater than or equal to 1")],
+        ),
+        (
+            "phases: [{id: a, suites: [x], shards: '4'}]",
+            [("phases[0].shards", "Input should be a valid integer (got '4')")],
         ),
         (
             "flaky: maybe\n" + MINIMAL,

@@ -24,7 +24,7 @@ from bot.core.results import (
     StepResult,
     TestResult,
 )
-from workers.engine import processes, retries, session, verdict
+from workers.engine import processes, retries, session, shards, verdict
 from workers.engine.pytest_command import plugin_env, pytest_argv
 
 # The only variables a test process inherits from the worker (plus `env` and `pass_env`).
@@ -86,6 +86,7 @@ class _Execution:
     rerun: Mapping[str, Mapping[str, Any]] = dataclasses.field(default_factory=dict)
     carried: Mapping[str, PhaseVerdict] = dataclasses.field(default_factory=dict)
     launcher: processes.Launcher | None = None
+    sharding: shards.Sharding | None = None  # `shards: N` phases; None: every phase runs whole
     pytest_env: dict[str, str] = dataclasses.field(default_factory=dict)  # env + the plugin
     started: float = dataclasses.field(default_factory=time.monotonic)
     verdicts: dict[str, PhaseVerdict] = dataclasses.field(default_factory=dict)
@@ -127,12 +128,16 @@ def execute(
     isolation: Isolation = unsandboxed,
     rerun: Mapping[str, Mapping[str, Any]] = {},  # read only
     carried: Mapping[str, PhaseVerdict] = {},  # read only
+    sharding: shards.Sharding | None = None,
 ) -> RunReport:
     """Run setup, then the selected phases in plan order; return the finished report.
 
     `/golden-path rerun-failed` hands in, per phase, the earlier run's stored result (`rerun`:
     only its failed tests run, and their results join the rest) or its verdict (`carried`:
     nothing runs, the result stands; see `bot.core.rerun`).
+
+    `sharding` runs a `shards: N` phase's test files as N shards (`workers.job.shards`: Celery
+    tasks on any worker, and this process); without it such a phase runs whole, here.
 
     Every step runs through `isolation`, entered once for the whole run: with the sandbox, what a
     step leaves running is there for the next step, and gone when the run ends. `scrub` masks the
@@ -158,6 +163,7 @@ def execute(
         scrub=scrub,
         rerun=rerun,
         carried=carried,
+        sharding=sharding,
     )
     # installed before any code of the run's runs: the worker never writes there again
     run.pytest_env = plugin_env(run.env, output)
@@ -315,6 +321,10 @@ def _run_phase(run: _Execution, phase: Phase, python: str) -> PhaseVerdict:
     seconds, deadline_bound = _limit(run, phase.timeout_minutes)
     started = time.monotonic()
     earlier = run.rerun.get(phase.id)
+    if earlier is None and phase.shards > 1 and run.sharding is not None:
+        sharded = _run_sharded(run, run.sharding, phase, python, seconds)
+        if sharded is not None:
+            return _deadline_bound(run, phase, sharded, deadline_bound)
     suites = failed_ids(earlier) if earlier is not None else phase.suites
     outcome = _pytest(run, python, suites, files, seconds)
     if outcome.stopped_reason:
@@ -336,12 +346,134 @@ def _run_phase(run: _Execution, phase: Phase, python: str) -> PhaseVerdict:
     tests, counts = retries.apply_policy(found.tests, found.counts, run.plan.flaky)
     found = dataclasses.replace(found, tests=tests, counts=counts)
     judged = session.judge(phase, found, outcome, duration_seconds=time.monotonic() - started)
-    if outcome.timed_out and deadline_bound:
+    return _deadline_bound(run, phase, judged, deadline_bound)
+
+
+def _deadline_bound(
+    run: _Execution, phase: Phase, judged: PhaseVerdict, deadline_bound: bool
+) -> PhaseVerdict:
+    """A phase stopped by the run's timeout (not its own) times the run out."""
+    if judged.status is PhaseStatus.TIMED_OUT and deadline_bound:
         run.timed_out = True
         run.problem = f"the run's timeout was reached during phase '{phase.id}'"
         reasons = ("stopped by the run's timeout", *judged.reasons[1:])
         return dataclasses.replace(judged, reasons=reasons)
     return judged
+
+
+def _run_sharded(
+    run: _Execution, sharding: shards.Sharding, phase: Phase, python: str, seconds: float
+) -> PhaseVerdict | None:
+    """The phase's test files split into shards that run anywhere (this process among them),
+    merged into one verdict; None when there is nothing to split (one file): it runs whole."""
+    started = time.monotonic()
+    units = shards.expand_suites(run.checkout, phase.suites)
+    known = shards.unit_durations(units, sharding.durations(phase.id))
+    groups = shards.split(units, known, phase.shards)
+    if len(groups) < 2:
+        return None
+
+    def own(index: int, seconds_left: float) -> shards.ShardResult:
+        return _shard_result(run, phase, python, index, groups[index], seconds_left)
+
+    ran = sharding.run(phase.id, groups, own, seconds=seconds, should_stop=run.should_stop)
+    merged = shards.merge(ran.results, expected=len(groups), lost=ran.lost)
+    stopped = ran.stopped or merged.stopped
+    if stopped:
+        run.cancelled, run.problem = True, stopped
+        return _placeholder(phase, PhaseStatus.NOT_RUN, f"stopped: {stopped}")
+    if not merged.missing:  # the next run's split: seconds per file
+        sharding.remember(phase.id, shards.file_durations(merged.tests))
+    return verdict.judge(
+        phase,
+        merged.tests,
+        duration_seconds=time.monotonic() - started,
+        timed_out=merged.timed_out,
+        collection_errors=merged.collection_errors,
+        session_problem=merged.problem,
+        counts=merged.counts,
+        running=merged.running,
+        output_tail=merged.output if merged.abnormal or merged.timed_out else "",
+    )
+
+
+def _shard_result(
+    run: _Execution, phase: Phase, python: str, index: int, units: Sequence[str], seconds: float
+) -> shards.ShardResult:
+    """One shard's files through pytest here, with the phase's retries and flaky policy."""
+    started = time.monotonic()
+    files = _PhaseFiles(run.artifacts, f"{phase.id}-shard-{index + 1}", run.output)
+    outcome = _pytest(run, python, units, files, seconds)
+    if outcome.stopped_reason:
+        return shards.ShardResult(index, stopped=outcome.stopped_reason)
+    found = session.read_session(outcome, files, checkout=run.checkout, scrub=run.scrub)
+    if phase.retries and not outcome.timed_out:
+        tests = retries.retry_failures(
+            found.tests,
+            retries=phase.retries,
+            rerun=lambda node_id, left: _rerun(run, phase, python, node_id, left),
+            seconds_left=lambda: seconds - (time.monotonic() - started),
+        )
+        found = dataclasses.replace(found, tests=tests)
+        if run.cancelled:
+            return shards.ShardResult(index, stopped=run.problem or "stopped")
+    tests, counts = retries.apply_policy(found.tests, found.counts, run.plan.flaky)
+    return shards.ShardResult(
+        index,
+        tests=tests,
+        collection_errors=found.collection_errors,
+        counts=counts,
+        running=found.running,
+        problem=found.problem,
+        abnormal=found.abnormal,
+        output=found.output if found.abnormal or outcome.timed_out else "",
+        timed_out=outcome.timed_out,
+        duration_seconds=time.monotonic() - started,
+    )
+
+
+def execute_shard(
+    checkout: Path,
+    plan: Plan,
+    phase_id: str,
+    index: int,
+    units: Sequence[str],
+    *,
+    env: Mapping[str, str],
+    artifacts: Path,
+    scrub: Scrub,
+    should_stop: StopCheck,
+    seconds: float,
+    isolation: Isolation = unsandboxed,
+) -> shards.ShardResult:
+    """One shard of a sharded phase, on whichever worker took it: its files through pytest
+    in this checkout, inside the run's isolation, with the phase's retries (no setup: the
+    coordinating run did it once). `seconds`: what is left of the phase's timeout."""
+    checkout, artifacts = checkout.resolve(), artifacts.resolve()
+    artifacts.mkdir(parents=True, exist_ok=True)
+    output = artifacts / OUTPUT_DIR
+    output.mkdir(exist_ok=True)
+    python = plan.python or sys.executable
+    run = _Execution(
+        checkout=checkout,
+        plan=plan,
+        env={**env, PYTHON_VAR: python, OUTPUT_VAR: str(output)},
+        artifacts=artifacts,
+        output=output,
+        on_progress=lambda r: None,
+        should_stop=should_stop,
+        deadline=None,
+        fields={},
+        scrub=scrub,
+    )
+    run.pytest_env = plugin_env(run.env, output)
+    with contextlib.ExitStack() as stack:
+        try:
+            run.launcher = stack.enter_context(isolation(checkout, output, python))
+        except OSError as error:
+            problem = scrub(f"the sandbox could not start, so the shard did not run: {error}")
+            return shards.ShardResult(index, problem=problem, abnormal=True)
+        return _shard_result(run, plan.phase(phase_id), python, index, units, seconds)
 
 
 def _joined(found: session.Session, earlier: Mapping[str, Any]) -> session.Session:
