@@ -167,8 +167,45 @@ def publish_report(
     result = PublishResult(check_run_id)
     if report.conclusion is None:
         return result
-    patterns = failure_patterns(report)[:MAX_FIVE_WHYS]
     mode = plan.five_whys if plan is not None else FiveWhys.OFF
+    publish_rest(
+        client,
+        report,
+        result,
+        five_whys=mode,
+        linked=linked_issues(report, pr_body),
+        scrubber=scrubber,
+        five_whys_label=five_whys_label,
+        ledger=ledger,
+    )
+    return result
+
+
+def linked_issues(report: RunReport, pr_body: str | None) -> list[int]:
+    """The issues the pull request's body closes (`Fixes #N`), bounded, itself left out."""
+    if report.pr_number is None:
+        return []
+    refs = closing_refs(pr_body, report.repo)[:MAX_LINKED_ISSUES]
+    return [n for n in refs if n != report.pr_number]
+
+
+def publish_rest(
+    client: PublishClient,
+    report: RunReport,
+    result: PublishResult,
+    *,
+    five_whys: FiveWhys,
+    linked: list[int],
+    scrubber: Scrubber,
+    five_whys_label: str = "five-whys",
+    ledger: Ledger | None = None,
+) -> None:
+    """What follows a concluded check run: five-whys issues, the PR comment, linked issues.
+
+    Each step is independent: one failing is logged and recorded in `result.errors`, the others
+    still happen. Every step is safe to repeat (markers, idempotency keys), which is how a run
+    whose worker died here is finished by the reconcile loop (`workers.owed_publish`)."""
+    patterns = failure_patterns(report)[:MAX_FIVE_WHYS]
 
     def attempt(step: str, action: Callable[[], None]) -> None:
         for wait in (*STEP_RETRY_WAITS, None):
@@ -186,18 +223,24 @@ def publish_report(
         attempt(
             f"five whys {pattern.key}",
             functools.partial(
-                _five_whys, client, report, pattern, mode, five_whys_label, scrubber, result, ledger
+                _five_whys,
+                client,
+                report,
+                pattern,
+                five_whys,
+                five_whys_label,
+                scrubber,
+                result,
+                ledger,
             ),
         )
     if report.pr_number is not None:
         attempt("pr comment", lambda: _pr_comment(client, report, scrubber, result))
-        for number in closing_refs(pr_body, report.repo)[:MAX_LINKED_ISSUES]:
-            if number != report.pr_number:
-                attempt(
-                    f"linked issue #{number}",
-                    functools.partial(_linked_issue, client, report, number, scrubber, result),
-                )
-    return result
+        for number in linked:
+            attempt(
+                f"linked issue #{number}",
+                functools.partial(_linked_issue, client, report, number, scrubber, result),
+            )
 
 
 def _five_whys(
@@ -221,26 +264,49 @@ def _five_whys(
         result.five_whys[pattern.key] = url
         return
     client.ensure_label(label, *FIVE_WHYS_LABEL_STYLE)
-    existing = client.find_issue(label, pattern_marker)
-    now = time.time()
-    if existing is not None:
-        reopened = existing.state != "open"  # closed as fixed, and it failed again
-        _update_seen_in(client, existing, render_seen_in(pattern, report, now), reopened)
-        # One recurrence comment per run and pattern, however often publishing is retried.
-        key = f"recurrence:{report.repo}:{report.run_id}:{pattern.key}"
-        body = scrubber.scrub(render_five_whys_recurrence(pattern, report, reopened=reopened))
-        number = existing.number
-        once(
+    # Whether this run files a new issue or adds to an existing one is decided once per run and
+    # pattern (kept in the ledger): a repeat after the issue was created must not take this
+    # run's own issue for an earlier one and comment a recurrence on it.
+    run_key = f"{report.repo}:{report.run_id}:{pattern.key}"
+    decided = once(ledger, f"five-whys:{run_key}", lambda: _new_or_existing(client, label, pattern))
+    if decided == NEW_ISSUE:
+        title, body = render_five_whys_issue(pattern, report, seen_at=time.time())
+        url = once(
             ledger,
-            key,
-            lambda: client.comment(number, f"{body}\n\n{marker(key)}"),
-            find=lambda: client.find_comment(number, marker(key)),
+            f"five-whys-issue:{run_key}",
+            lambda: client.create_issue(scrubber.scrub(title), scrubber.scrub(body), [label]).url,
+            find=lambda: _issue_url(client.find_issue(label, pattern_marker)),
         )
-        result.five_whys[pattern.key] = existing.url
+        result.five_whys[pattern.key] = url
         return
-    title, body = render_five_whys_issue(pattern, report, seen_at=now)
-    created = client.create_issue(scrubber.scrub(title), scrubber.scrub(body), [label])
-    result.five_whys[pattern.key] = created.url
+    existing = client.find_issue(label, pattern_marker)
+    if existing is None:  # deleted since: nothing to add to
+        return
+    reopened = existing.state != "open"  # closed as fixed, and it failed again
+    _update_seen_in(client, existing, render_seen_in(pattern, report, time.time()), reopened)
+    # One recurrence comment per run and pattern, however often publishing is retried.
+    key = f"recurrence:{run_key}"
+    comment = scrubber.scrub(render_five_whys_recurrence(pattern, report, reopened=reopened))
+    number = existing.number
+    once(
+        ledger,
+        key,
+        lambda: client.comment(number, f"{comment}\n\n{marker(key)}"),
+        find=lambda: client.find_comment(number, marker(key)),
+    )
+    result.five_whys[pattern.key] = existing.url
+
+
+NEW_ISSUE = "new"
+
+
+def _new_or_existing(client: PublishClient, label: str, pattern: Any) -> str:
+    found = client.find_issue(label, five_whys_marker(pattern.key))
+    return NEW_ISSUE if found is None else f"existing #{found.number}"
+
+
+def _issue_url(issue: IssueRef | None) -> str | None:
+    return issue.url if issue is not None else None
 
 
 def _update_seen_in(client: PublishClient, issue: IssueRef, section: str, reopened: bool) -> None:

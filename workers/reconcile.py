@@ -2,7 +2,8 @@
 
 A thread of the `events` Celery worker (started by a bootstep, see `workers.celery_app`) runs one
 pass when the worker starts and then every `GOLDEN_PATH_REAP_INTERVAL_SECONDS`: the reaper (restart
-or conclude runs whose worker is gone), then the disk sweep. So a lost run is noticed within a
+or conclude runs whose worker is gone), the reports lost workers still owe after their check run
+(`workers.owed_publish`), then the disk sweep. So a lost run is noticed within a
 minute even where no `beat` is deployed; `beat` still sends `golden_path.reap` where it is.
 
 Redis blips: a pass that cannot reach Redis does nothing (it cannot tell a dead run from a silent
@@ -36,6 +37,7 @@ class Reconciler:
     running_ids: Callable[[], set[str]]
     workdir: Path
     limits: disk.DiskLimits
+    finish_owed: Callable[[], list[str]] = list  # reports lost workers still owe GitHub
     interval: float = 10.0
     trust_after: float = 30.0  # seconds of healthy Redis before stale heartbeats mean death
     clock: Callable[[], float] = time.monotonic
@@ -64,6 +66,7 @@ class Reconciler:
                 acted = self.reaper.reap()
                 if acted:
                     log.warning("reconcile: acted on run(s) %s", ", ".join(acted))
+                self.finish_owed()
             running = self.running_ids()
             removed = disk.sweep(self.workdir, running.__contains__, self.limits)
             if removed:

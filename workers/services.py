@@ -22,6 +22,7 @@ from bot.state.deployment_gates import GateRequests
 from bot.state.env_lock import EnvironmentLock
 from bot.state.history import History
 from bot.state.ledger import RedisLedger
+from bot.state.owed_publishes import OwedPublishes
 from bot.state.run_records import RunRecords
 from bot.state.tracking import TrackingStates
 from bot.telemetry.metrics import RedisMetrics
@@ -30,6 +31,7 @@ from workers import disk
 from workers.engine import sandbox
 from workers.job.checkout import checkout
 from workers.job.ports import RunServices
+from workers.owed_publish import OwedPublisher
 from workers.reaper import Launcher, Reaper, ReapLimits
 from workers.reconcile import Reconciler
 
@@ -60,6 +62,10 @@ class Services:
     @cached_property
     def ledger(self) -> RedisLedger:
         return RedisLedger(self.redis)
+
+    @cached_property
+    def owed(self) -> OwedPublishes:
+        return OwedPublishes(self.redis)
 
     @cached_property
     def github_app(self) -> GitHubApp:
@@ -117,6 +123,13 @@ class Services:
                 junit_keep_runs=self.settings.junit_keep_runs,
                 junit_keep_bytes=self.settings.junit_keep_bytes,
             ),
+            finish_owed=OwedPublisher(
+                self.owed,
+                self.records,
+                self.github_for,
+                self.ledger,
+                tuple(self.settings.secret_values()),
+            ).finish,
             interval=self.settings.reap_interval_seconds,
             trust_after=self.settings.stale_after_seconds,
         )
@@ -145,6 +158,7 @@ class Services:
             secrets_allowed=SecretsAllowList.parse(self.settings.secrets_allowed),
             gates=self.gates,
             tracking=TrackingStates(self.redis),
+            owed=self.owed,
         )
 
 

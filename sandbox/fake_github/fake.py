@@ -8,6 +8,7 @@ pass (`sandbox.fake_github.auth`).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import secrets
@@ -165,8 +166,11 @@ class FakeGitHub:
         times: int = 1,
         headers: dict[str, str] | None = None,
         body: Any = None,
+        delay: float = 0.0,
     ) -> None:
-        """Answer the next `times` matching requests (re.search on the path) with `status`."""
+        """Answer the next `times` matching requests (re.search on the path) with `status`;
+        with a `delay`, handle them and hold the answer back that long (`status` 0: the real
+        answer, late)."""
         fault = Fault(
             method.upper(),
             re.compile(path_regex),
@@ -174,6 +178,7 @@ class FakeGitHub:
             times,
             dict(headers or {}),
             body if body is not None else error_body(status, f"sandbox fault {status}"),
+            delay,
         )
         self.faults.add(fault)
 
@@ -246,10 +251,11 @@ class FakeGitHub:
 
     # HTTP
 
-    def _handle(self, method: str, path: str, ctx: Ctx, authorization: str) -> Reply:
-        fault = self.faults.take(method, path)
-        if fault is not None:
-            return fault
+    def _handle(
+        self, method: str, path: str, ctx: Ctx, authorization: str, fault: Fault | None = None
+    ) -> Reply:
+        if fault is not None and fault.status:
+            return Reply(fault.body, fault.status, fault.headers)
         route = match_route(method, path)
         if route is None:
             raise ApiError(404, "Not Found")
@@ -287,7 +293,11 @@ class FakeGitHub:
             ctx = Ctx(
                 self.state, self.app_info, self.credentials, base, path, {}, query, record["json"]
             )
-            reply = self._handle(method, path, ctx, request.headers.get("authorization", ""))
+            fault = self.faults.take(method, path)
+            auth = request.headers.get("authorization", "")
+            reply = self._handle(method, path, ctx, auth, fault)
+            if fault is not None and fault.delay > 0:
+                await asyncio.sleep(fault.delay)  # answering late: the client has given up
         except json.JSONDecodeError:
             reply = Reply(error_body(400, "Problems parsing JSON"), 400)
         except ApiError as exc:

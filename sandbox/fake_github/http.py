@@ -121,26 +121,34 @@ class Fault:
     remaining: int
     headers: dict[str, str]
     body: Any
+    delay: float = 0.0  # seconds the answer is held back (the request itself is handled)
 
 
 class Faults:
-    """Answers planted for the next matching requests, each used `remaining` times."""
+    """Answers planted for the next matching requests, each used `remaining` times.
+
+    A fault with a `delay` is GitHub answering late: the request is handled at once (a comment
+    it creates exists), and its answer (the planted status, or the real one when the status is
+    0) leaves only after `delay` seconds, past a client's timeout. `held` lists those requests."""
 
     def __init__(self) -> None:
         self._faults: list[Fault] = []
         self._lock = threading.Lock()
+        self.held: list[tuple[str, str]] = []  # (method, path) of every answer held back
 
     def add(self, fault: Fault) -> None:
         with self._lock:
             self._faults.append(fault)
 
-    def take(self, method: str, path: str) -> Reply | None:
-        """The planted answer for this request, if any (and one use of it spent)."""
+    def take(self, method: str, path: str) -> Fault | None:
+        """The planted fault for this request, if any (and one use of it spent)."""
         with self._lock:
             for fault in self._faults:
                 if fault.method == method and fault.pattern.search(path):
                     fault.remaining -= 1
                     if fault.remaining <= 0:
                         self._faults.remove(fault)
-                    return Reply(fault.body, fault.status, fault.headers)
+                    if fault.delay > 0:
+                        self.held.append((method, path))
+                    return fault
         return None

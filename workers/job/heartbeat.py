@@ -24,12 +24,14 @@ class Heartbeat:
         attempt: int,
         seconds: float,
         lock: Callable[[], Lock | None],
+        also: Callable[[], None] = lambda: None,
     ) -> None:
         self._records = records
         self._run_id = run_id
         self._attempt = attempt
         self._seconds = seconds
         self._lock = lock  # the environment's lock once the run has joined its line
+        self._also = also  # whatever else this attempt keeps alive (the hold on its owed report)
         self._stopped = threading.Event()
         self.lost = False
 
@@ -49,6 +51,7 @@ class Heartbeat:
             lock = self._lock()
             if lock is not None:
                 lock.keep_alive()
+            self._also()
         except Exception:
             log.warning("run %s: heartbeat failed", self._run_id, exc_info=True)
 

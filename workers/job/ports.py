@@ -73,6 +73,14 @@ class Records(Protocol):
     def heartbeat(self, run_id: str, attempt: int | None = None) -> bool: ...
 
 
+class OwedStore(Protocol):
+    """Reports still owed to GitHub after the check run (`bot.state.owed_publishes`)."""
+
+    def owe(self, run_id: str, document: str, *, hold_seconds: float) -> None: ...
+    def renew(self, run_id: str, hold_seconds: float) -> None: ...
+    def settle(self, run_id: str) -> None: ...
+
+
 class Clock(Protocol):
     """Time as the run sees it: waiting for the environment, deadlines, publishing retries."""
 
@@ -112,6 +120,9 @@ class RunServices:
     # answers them at once. None: the reconcile pass on beat answers them.
     gates: Gates | None = None
     tracking: TrackingStore | None = None  # tracking issues' state (`bot.state.tracking`)
+    # What the report still owes GitHub once the check run is concluded, for the reconcile loop
+    # to finish if this worker dies first. None: nothing kept (a death there loses the rest).
+    owed: OwedStore | None = None
     # The phases' runner (setup, pytest, verdicts), handed in like `checkout`.
     execute: Callable[..., RunReport] = executor.execute
     clock: Clock = field(default_factory=SystemClock)

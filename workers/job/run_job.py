@@ -14,6 +14,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from bot.core import owed_publish
 from bot.core import plan as plan_module
 from bot.core.report.check_output import CheckOutput, ended_early_report, render_check_output
 from bot.core.results import Conclusion, RunReport
@@ -80,7 +81,9 @@ class _Job:
             record.attempt,
             services.heartbeat_seconds,
             lambda: self.lock,
+            also=self._renew_owed,
         )
+        self._owing = False  # the report's rest is owed in Redis, held by this attempt
 
     @property
     def _lost(self) -> bool:
@@ -127,9 +130,57 @@ class _Job:
     def _remove_artifacts(self) -> None:
         self.workspace.keep_results_and_remove_artifacts(keep=not self._lost)
 
-    def _done(self, result: RunReport) -> None:
+    def _done(self, result: RunReport, plan: plan_module.Plan) -> None:
+        """The check run holds the conclusion: what follows is owed until posted, then the
+        record completes."""
+        self._owe(result, plan)
         self._finish(result)
         self._concluded = True
+
+    def _owe(self, result: RunReport, plan: plan_module.Plan) -> None:
+        owed = self.services.owed
+        if owed is None:
+            return
+        document = owed_publish.owed_document(
+            result,
+            attempt=self.record.attempt,
+            installation_id=self.record.installation_id,
+            five_whys=plan.five_whys.value,
+            linked_issues=publish.linked_issues(result, self.pr_body),
+            scrub=self.scrubber.scrub,
+        )
+        if document is None:
+            log.warning("run %s: its report is too large to keep as owed", self.record.run_id)
+            return
+        try:
+            owed.owe(self.record.run_id, document, hold_seconds=self._hold_seconds)
+        except Exception:  # the worker still posts it; only its death would lose the rest now
+            log.warning("run %s: could not keep its owed report", self.record.run_id, exc_info=True)
+            return
+        self._owing = True
+
+    @property
+    def _hold_seconds(self) -> float:
+        """How long the owed report stays this attempt's without a heartbeat renewing it."""
+        return max(3.0, 3 * self.services.heartbeat_seconds)
+
+    def _renew_owed(self) -> None:
+        if self._owing and self.services.owed is not None:
+            self.services.owed.renew(self.record.run_id, self._hold_seconds)
+
+    def _settle_owed(self, published: publish.PublishResult) -> None:
+        """All of it posted: nothing is owed. A step that failed stays owed, for the reconcile
+        loop to try again once this attempt's hold lapses."""
+        owed = self.services.owed
+        if owed is None or not self._owing or published.errors:
+            return
+        self._owing = False
+        try:
+            owed.settle(self.record.run_id)
+        except Exception:  # the reconcile loop finds it all posted (markers, keys) and settles
+            log.warning(
+                "run %s: could not settle its owed report", self.record.run_id, exc_info=True
+            )
 
     def _finish(self, final: RunReport) -> None:
         """The record completes (once) with the check run's conclusion; deployments waiting
@@ -233,8 +284,10 @@ class _Job:
 
     def _publish_report(self, plan: plan_module.Plan, result: RunReport) -> publish.PublishResult:
         check_run_id = self._check_run_id()
-        concluding = publishing.OnConclusion(self.client, check_run_id, lambda: self._done(result))
-        return publishing.with_retries(
+        concluding = publishing.OnConclusion(
+            self.client, check_run_id, lambda: self._done(result, plan)
+        )
+        published = publishing.with_retries(
             lambda: publish.publish_report(
                 concluding,
                 result,
@@ -247,6 +300,8 @@ class _Job:
             self.services.clock,
             self.record.run_id,
         )
+        self._settle_owed(published)
+        return published
 
     def _still_mine(self, environment: str) -> None:
         """Before publishing: this attempt still owns the run and still holds its environment."""
