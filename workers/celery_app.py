@@ -12,7 +12,15 @@ from typing import Any
 from celery import Celery, bootsteps, signals
 from kombu import Queue
 
-from bot.core.queues import EVENTS_QUEUE, HANDLE_EVENT_TASK, REAP_TASK, RUN_TASK, RUNS_QUEUE
+from bot.core.queues import (
+    EVENTS_QUEUE,
+    HANDLE_EVENT_TASK,
+    REAP_TASK,
+    RUN_TASK,
+    RUNS_QUEUE,
+    SHARD_TASK,
+    SHARDS_QUEUE,
+)
 from bot.settings import get_settings
 from bot.telemetry import logs, trace
 
@@ -37,11 +45,12 @@ class _LazyConfig:
     worker_prefetch_multiplier = 1
     task_ignore_result = True
     task_default_queue = EVENTS_QUEUE
-    task_queues = (Queue(EVENTS_QUEUE), Queue(RUNS_QUEUE))
+    task_queues = (Queue(EVENTS_QUEUE), Queue(RUNS_QUEUE), Queue(SHARDS_QUEUE))
     task_routes = {
         HANDLE_EVENT_TASK: {"queue": EVENTS_QUEUE},
         REAP_TASK: {"queue": EVENTS_QUEUE},
         RUN_TASK: {"queue": RUNS_QUEUE},
+        SHARD_TASK: {"queue": SHARDS_QUEUE},
     }
     broker_connection_retry_on_startup = True
     broker_transport_options = {

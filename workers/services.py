@@ -9,6 +9,7 @@ from functools import cached_property, lru_cache
 import redis
 
 from bot.core.plan import is_reserved
+from bot.core.queues import SHARD_TASK, SHARDS_QUEUE
 from bot.core.run_model import RunRecord
 from bot.core.secrets_policy import SecretsAllowList
 from bot.github.budget import RedisBudget, RedisWritePacer
@@ -24,13 +25,14 @@ from bot.state.history import History
 from bot.state.ledger import RedisLedger
 from bot.state.owed_publishes import OwedPublishes
 from bot.state.run_records import RunRecords
+from bot.state.shard_board import FileDurations, ShardBoard
 from bot.state.tracking import TrackingStates
 from bot.telemetry.metrics import RedisMetrics
 from bot.web import links
 from workers import disk
 from workers.engine import sandbox
 from workers.job.checkout import checkout
-from workers.job.ports import RunServices
+from workers.job.ports import RunServices, ShardPorts
 from workers.owed_publish import OwedPublisher
 from workers.reaper import Launcher, Reaper, ReapLimits
 from workers.reconcile import Reconciler
@@ -134,6 +136,22 @@ class Services:
             trust_after=self.settings.stale_after_seconds,
         )
 
+    @cached_property
+    def shard_ports(self) -> ShardPorts:
+        """A sharded phase's board and durations in Redis; its shards go to the `shards` queue,
+        which the runs worker of every `worker` process, on any machine, consumes."""
+
+        def send(group: str, index: int) -> None:
+            from workers.celery_app import app  # the Celery app only where a shard is sent
+
+            app.send_task(SHARD_TASK, kwargs={"group": group, "index": index}, queue=SHARDS_QUEUE)
+
+        return ShardPorts(
+            board_for=lambda group: ShardBoard(self.redis, group),
+            durations=FileDurations(self.redis),
+            send=send,
+        )
+
     def details_url(self, run_id: str) -> str | None:
         if not self.settings.public_url:
             return None
@@ -159,6 +177,7 @@ class Services:
             gates=self.gates,
             tracking=TrackingStates(self.redis),
             owed=self.owed,
+            shards=self.shard_ports,
         )
 
 

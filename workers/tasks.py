@@ -10,13 +10,13 @@ from celery import Task
 
 from bot.core.deployment_gate import GateRequest
 from bot.core.events import event_from_dict
-from bot.core.queues import HANDLE_EVENT_TASK, REAP_TASK, RUN_TASK, RUNS_QUEUE
+from bot.core.queues import HANDLE_EVENT_TASK, REAP_TASK, RUN_TASK, RUNS_QUEUE, SHARD_TASK
 from bot.github.client import GitHubError, GitHubRateLimited
 from bot.handlers import deployments, router
 from bot.handlers.context import Context, GitHub
 from bot.telemetry import trace
 from workers.celery_app import app
-from workers.job import run_job
+from workers.job import run_job, shards
 from workers.job.ports import HEARTBEAT_SECONDS
 from workers.reconcile import Reconciler
 from workers.services import Services, get_services
@@ -162,6 +162,14 @@ def run_golden_path(self: Task[Any, Any], run_id: str) -> None:
         ),
         worker=str(self.request.hostname),
         task_id=self.request.id,
+    )
+
+
+@app.task(name=SHARD_TASK, bind=True, acks_late=True)
+def run_shard(self: Task[Any, Any], group: str, index: int) -> None:
+    """One shard of a `shards: N` phase, if nobody has started it yet (`workers.job.shards`)."""
+    shards.perform_shard(
+        group, index, services=get_services().run_services(), worker=str(self.request.hostname)
     )
 
 

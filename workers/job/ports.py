@@ -19,8 +19,10 @@ from bot.core.run_model import RunRecord
 from bot.core.secrets_policy import SecretsAllowList
 from bot.github.client import PullInfo
 from bot.handlers.context import GateAnswers, Gates
+from bot.state.shard_board import ShardSpec, ShardState
 from workers import publish, recall
 from workers.engine import executor
+from workers.engine.shards import ShardResult
 from workers.job.history import Comparer
 from workers.job.tracking_issue import IssueClient
 from workers.job.tracking_issue import States as TrackingStore
@@ -100,6 +102,38 @@ class SystemClock:
         time.sleep(seconds)
 
 
+class Board(Protocol):
+    """One sharded phase's board (`bot.state.shard_board.ShardBoard`)."""
+
+    @property
+    def lease_seconds(self) -> int: ...
+    def post(self, spec: ShardSpec) -> None: ...
+    def states(self, count: int) -> list[ShardState]: ...
+    def stop(self, reason: str) -> None: ...
+    def spec(self) -> ShardSpec | None: ...
+    def claim(self, index: int, owner: str) -> int: ...
+    def renew(self, index: int, owner: str) -> bool: ...
+    def put_result(self, index: int, result: Mapping[str, Any]) -> None: ...
+    def stopped(self) -> str | None: ...
+
+
+class Durations(Protocol):
+    """Seconds per test file (`bot.state.shard_board.FileDurations`)."""
+
+    def get(self, repo: str, phase_id: str) -> dict[str, float]: ...
+    def record(self, repo: str, phase_id: str, durations: Mapping[str, float]) -> None: ...
+
+
+@dataclass(frozen=True)
+class ShardPorts:
+    """What sharding needs of the process: the board of a group, the durations, and sending a
+    shard task to the `shards` queue (any runs worker, any machine)."""
+
+    board_for: Callable[[str], Board]
+    durations: Durations
+    send: Callable[[str, int], None]  # (group, shard index)
+
+
 @dataclass
 class RunServices:
     records: Records
@@ -126,3 +160,6 @@ class RunServices:
     # The phases' runner (setup, pytest, verdicts), handed in like `checkout`.
     execute: Callable[..., RunReport] = executor.execute
     clock: Clock = field(default_factory=SystemClock)
+    # `shards: N` phases across workers (`workers.job.shards`); None: such phases run whole
+    shards: ShardPorts | None = None
+    execute_shard: Callable[..., ShardResult] = executor.execute_shard

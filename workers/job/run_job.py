@@ -25,7 +25,7 @@ from bot.state.run_records import RecordNotFound
 from bot.telemetry import trace
 from workers import publish
 from workers.engine import executor
-from workers.job import completion, history, publishing, steps, summary
+from workers.job import completion, history, publishing, shards, steps, summary
 from workers.job.environment_wait import EnvironmentWait, confirm_hold
 from workers.job.heartbeat import Heartbeat
 from workers.job.ports import Lock, RunServices
@@ -62,6 +62,7 @@ class _Job:
         self.lock: Lock | None = None
         self.workspace = Workspace(services.workdir, record.repo, record.run_id)
         self.pr_body = ""
+        self.clone_url = ""
         # `rerun-failed`: what the executor takes of the earlier run (`steps.rerun_inputs`)
         self._rerun: dict[str, Any] = {}
         self.grace = RedisGrace()  # Redis blips: a failed question is "unknown" for a while
@@ -211,6 +212,7 @@ class _Job:
     def _prepare(self) -> tuple[plan_module.Plan, tuple[str, ...]]:
         """Everything before the phases: the head, the checkout, the plan, the environment."""
         clone_url, self.pr_body = steps.assert_head(self.client, self.record)
+        self.clone_url = clone_url  # the shards of a `shards: N` phase fetch the same commit
         token = steps.checkout_token(self.client, clone_url)
         if token is not None:
             self._add_secrets([token])  # masked like the installation token
@@ -256,8 +258,27 @@ class _Job:
             report_fields=self._report_fields(),
             isolation=self.services.isolation,
             **self._rerun,
+            **self._sharding(plan),
         )
         return report
+
+    def _sharding(self, plan: plan_module.Plan) -> dict[str, Any]:
+        """`sharding=` for the executor when a phase declares `shards: N` and this worker can
+        hand shards out; nothing otherwise (the run is exactly as without the key)."""
+        ports = self.services.shards
+        if ports is None or all(p.shards <= 1 for p in plan.phases):
+            return {}
+        sharding = shards.CeleryShards(
+            ports,
+            repo=self.record.repo,
+            run_id=self.record.run_id,
+            attempt=self.record.attempt,
+            clone_url=self.clone_url,
+            head_sha=self.record.head_sha,
+            owner=self.record.lock_owner,
+            clock=self.services.clock,
+        )
+        return {"sharding": sharding}
 
     def _publish(self, plan: plan_module.Plan, result: RunReport) -> None:
         """The report on GitHub (the record completes once the check run has its conclusion),
