@@ -48,7 +48,7 @@ class World:
 
     def own(self, index: int, seconds: float) -> ShardResult:
         self.ran_here.append(index)
-        return ShardResult(index, worker="here")
+        return ShardResult(index, worker="r1")
 
     def elsewhere(self, index: int, worker: str = "w2") -> None:
         """Another worker claims shard `index` and reports it."""
@@ -90,7 +90,7 @@ def test_its_own_shard_first_the_others_queued_and_collected() -> None:
     when(world, 2, lambda: world.board.put_result(2, ShardResult(2, worker="w3").to_json()))
     ran = world.run()
     assert world.sent == [1, 2]
-    assert workers(ran) == {0: "here", 1: "w2", 2: "w3"}
+    assert workers(ran) == {0: "r1", 1: "w2", 2: "w3"}
     assert world.board.posted is not None and world.board.posted.deadline_at == 1_060
     assert world.board.stop_reason == "the phase is over"  # late tasks do nothing
 
@@ -99,7 +99,7 @@ def test_shards_nobody_started_are_run_here() -> None:
     world = World()
     ran = world.run()
     assert world.ran_here == [0, 1, 2] and world.clock.sleeps == []
-    assert workers(ran) == {0: "here", 1: "here", 2: "here"}
+    assert workers(ran) == {0: "r1", 1: "r1", 2: "r1"}
 
 
 def test_a_shard_whose_worker_died_is_queued_again_once() -> None:
@@ -116,7 +116,7 @@ def test_a_shard_whose_worker_died_is_queued_again_once() -> None:
     ran = world.run()
     assert world.sent == [1, 2, 1]  # queued again
     assert world.ran_here == [0, 1]  # and taken here first
-    assert workers(ran) == {0: "here", 1: "here", 2: "w2"} and not ran.lost
+    assert workers(ran) == {0: "r1", 1: "r1", 2: "w2"} and not ran.lost
 
 
 def test_a_shard_lost_twice_fails_with_a_reason() -> None:
