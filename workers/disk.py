@@ -2,6 +2,7 @@
 
 Layout under the (absolute) `GOLDEN_PATH_WORKDIR`:
     checkouts/<run_id>/            the work tree; removed when the run is published
+    checkouts/<run_id>~<shard>/    a shard's own work tree (`shards: N`), on whichever worker
     artifacts/<run_id>/            logs and JUnit XML while the run goes on; removed when published
     junit/<repo>/<run_id>/*.xml    the JUnit XML kept of the last runs of a repository
 
@@ -21,6 +22,14 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 RUN_FOLDERS = ("checkouts", "artifacts")
+SHARD_MARK = "~"  # `<run_id>~<shard>`: a shard's folder belongs to its run
+
+
+def run_of(folder_name: str) -> str:
+    """The run a run folder belongs to (its own, or the run of a shard's folder)."""
+    return folder_name.split(SHARD_MARK, 1)[0]
+
+
 JUNIT = "junit"
 
 
@@ -101,7 +110,7 @@ def sweep(workdir: Path, is_running: Callable[[str], bool], limits: DiskLimits) 
     removed = []
     for folder in RUN_FOLDERS:
         for path in _children(workdir / folder):
-            if not is_running(path.name) and remove(path):
+            if not is_running(run_of(path.name)) and remove(path):
                 removed.append(path)
     removed += _trim_junit(workdir / JUNIT, limits)
     removed += _trim_total(workdir, limits.max_bytes)

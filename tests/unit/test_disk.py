@@ -31,12 +31,14 @@ def test_release_run_removes_checkout_and_artifacts(tmp_path: Path) -> None:
 
 
 def test_sweep_removes_what_dead_runs_left_and_keeps_running_ones(tmp_path: Path) -> None:
-    for run in ("dead", "live"):
+    for run in ("dead", "live", "live~all-2-ab12", "dead~all-1-cd34"):
         put(tmp_path / "checkouts" / run / "f", 5)
         put(tmp_path / "artifacts" / run / "f", 5)
     removed = disk.sweep(tmp_path, {"live"}.__contains__, DiskLimits())
-    assert sorted(p.name for p in removed) == ["dead", "dead"]
+    shard = "dead~all-1-cd34"
+    assert sorted(p.name for p in removed) == ["dead", "dead", shard, shard]
     assert (tmp_path / "checkouts" / "live").exists() and (tmp_path / "artifacts" / "live").exists()
+    assert (tmp_path / "checkouts" / "live~all-2-ab12").exists()  # a running run's shard
 
 
 def test_kept_junit_is_bounded_in_runs_per_repository_and_bytes(tmp_path: Path) -> None:

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from bot.core.run_model import RunState
 from bot.core.scrub import Scrubber
 from bot.state.shard_board import MAX_TAKES, ShardSpec, ShardState, group_of
+from workers.disk import SHARD_MARK
 from workers.engine import executor
 from workers.engine.shards import RunOwn, ShardResult, ShardsRan
 from workers.job import steps
@@ -230,14 +231,15 @@ def _run_shard(
         return ShardResult(index, stopped="the run is no longer running")
     client = work.github_for(record.installation_id, record.repo)
     secrets = [client.token, *work.bot_secrets]
-    workspace = Workspace(
-        work.workdir,
-        record.repo,
-        f"{spec.run_id}-{spec.phase_id}-{index + 1}-{uuid.uuid4().hex[:6]}",
-    )
+    # `<run id>~...`: the disk sweep keeps it while the run runs (`workers.disk.run_of`)
+    shard_folder = f"{spec.run_id}{SHARD_MARK}{spec.phase_id}-{index + 1}-{uuid.uuid4().hex[:6]}"
+    workspace = Workspace(work.workdir, record.repo, shard_folder)
 
     def should_stop() -> str | None:
         try:
+            now = records.get(spec.run_id)  # its coordinator lost: a new attempt runs it all
+            if now.attempt != spec.attempt or now.state is not RunState.RUNNING:
+                return "the run is no longer running this attempt"
             return board.stopped() or records.cancel_reason(spec.run_id)
         except Exception:  # Redis away a moment: not a reason to stop
             log.warning("run %s: shard %d's stop check failed", spec.run_id, index, exc_info=True)
