@@ -19,8 +19,8 @@ from typing import Protocol
 from bot.core.idempotency import Ledger
 from bot.core.owed_publish import OwedPublish, read_document
 from bot.core.plan import FiveWhys
-from bot.core.scrub import Scrubber
 from bot.core.run_model import RunRecord
+from bot.core.scrub import Scrubber
 from bot.state.run_records import RecordNotFound, RunState
 from workers import publish
 

@@ -90,6 +90,11 @@ def default_retry() -> Retry:
     return Retry(total=0, raise_on_status=False)
 
 
+def _answer_lost(error: GitHubError) -> bool:
+    """No answer, or a 5xx: GitHub may have done what was asked."""
+    return error.status is None or 500 <= error.status <= 599
+
+
 def _translate(error: Exception, what: str) -> GitHubError:
     """A PyGithub or transport error as one of ours; never carries request headers or tokens."""
     if isinstance(error, Paused):
@@ -566,9 +571,16 @@ class RepoClient:
         return url
 
     def create_issue(self, title: str, body: str, labels: list[str]) -> IssueRef:
-        data = self._call(
-            "POST", "/issues", {"title": title, "body": body, "labels": labels}, creates=True
-        )
+        try:
+            data = self._call(
+                "POST", "/issues", {"title": title, "body": body, "labels": labels}, creates=True
+            )
+        except GitHubError as error:
+            if _answer_lost(error):  # it may exist now: the next find lists again
+                for label in labels:
+                    self._open_issues.pop(label, None)
+                    self._any_issues.pop(label, None)
+            raise
         for label in labels:
             self._open_issues.get(label, []).append(data)
             self._any_issues.get(label, []).insert(0, data)
@@ -642,7 +654,22 @@ class RepoClient:
             "actions": actions,
         }
         body.update({k: v for k, v in optional.items() if v is not None})
-        return int(self._call("POST", "/check-runs", body, creates=True)["id"])
+        try:
+            return int(self._call("POST", "/check-runs", body, creates=True)["id"])
+        except GitHubError as error:
+            if external_id is None or not _answer_lost(error):
+                raise
+            # GitHub may have created it before the answer was lost: find it by its external id
+            # (the run id) rather than leave a second check run queued for ever.
+            try:
+                runs = self.list_check_runs(head_sha, name)
+            except GitHubError:
+                raise error from None
+            found = [r["id"] for r in runs if r.get("external_id") == external_id]
+            if not found:
+                raise
+            log.info("check run for %s was created; its answer was lost", external_id)
+            return int(found[0])
 
     def update_check_run(
         self,

@@ -297,13 +297,18 @@ class FakeGitHub:
             auth = request.headers.get("authorization", "")
             reply = self._handle(method, path, ctx, auth, fault)
             if fault is not None and fault.delay > 0:
+                self._log(record, reply, method, path)  # logged now: the client may hang up
                 await asyncio.sleep(fault.delay)  # answering late: the client has given up
+                return to_response(reply)
         except json.JSONDecodeError:
             reply = Reply(error_body(400, "Problems parsing JSON"), 400)
         except ApiError as exc:
             reply = Reply(error_body(exc.status, exc.message, exc.errors), exc.status)
+        self._log(record, reply, method, path)
+        return to_response(reply)
+
+    def _log(self, record: dict[str, Any], reply: Reply, method: str, path: str) -> None:
         record["status"] = reply.status
-        record["openapi_problems"] = check_request(method, path, record["json"], query)
+        record["openapi_problems"] = check_request(method, path, record["json"], record["query"])
         with self._lock:
             self.requests.append(record)
-        return to_response(reply)

@@ -135,11 +135,27 @@ def make_project(
     return Project(repo, 1, path, sha, pid_file)
 
 
-def say(stack: Stack, project: Project, body: str = "/golden-path run") -> int:
-    """A comment as GitHub announces it; returns the comment's id."""
-    response = stack.comment(project.repo, project.number, body)
+def say(
+    stack: Stack, project: Project, body: str = "/golden-path run", installation_id: int = 0
+) -> int:
+    """A comment as GitHub announces it; returns the comment's id. `installation_id`: another
+    installation of the App than the stack's (the workers hold no token for a new one yet)."""
+    if not installation_id:
+        response = stack.comment(project.repo, project.number, body)
+        assert response.status_code in (200, 202), response.text
+        return int(stack.github.fake.comments(project.repo, project.number)[-1]["id"])
+    comment_id = stack.github.fake.add_comment(project.repo, project.number, body)
+    payload = webhooks.comment_on_pr(
+        project.repo,
+        project.number,
+        body,
+        installation_id=installation_id,
+        base_url=stack.github.url,
+        comment_id=comment_id,
+    )
+    response = stack.deliver("issue_comment", payload)
     assert response.status_code in (200, 202), response.text
-    return int(stack.github.fake.comments(project.repo, project.number)[-1]["id"])
+    return comment_id
 
 
 def deliver_comment(
@@ -197,6 +213,20 @@ def wait_done(stack: Stack, project: Project, timeout: float = 90) -> dict[str, 
     except TimeoutError:
         print(stack.log("worker")[-8000:])
         raise
+
+
+def wait_published(stack: Stack, project: Project, timeout: float = 60) -> None:
+    """Until the run's report is all posted: its record completed and nothing of it still owed
+    (`bot.state.owed_publishes`)."""
+    client = redis.Redis.from_url(stack.redis.url, socket_timeout=15)
+
+    def published() -> bool:
+        found = latest(stack, project)
+        if found is None or found.state != "completed":
+            return False
+        return not client.sismember("gp:owed", found.run_id)
+
+    wait_until(published, timeout=timeout, interval=0.1, what="the report posted")
 
 
 def check_runs(stack: Stack, project: Project) -> list[dict[str, Any]]:

@@ -321,3 +321,28 @@ def test_the_fetch_token_reads_only_the_one_repository(
     assert same_repo.get_pull(5).head_sha == HEAD  # reading its own repository works
     with pytest.raises(GitHubError):  # contents: read cannot write
         same_repo.react(1, "eyes")
+
+
+@pytest.mark.parametrize("what", ["check run", "issue"])
+def test_a_create_whose_answer_came_too_late_is_found_not_sent_again(
+    fake: FakeGitHub, keys: tuple[str, str], what: str
+) -> None:
+    """GitHub made it but answered past the client's timeout: never a second one."""
+    client = _app(fake, keys, timeout=1).repo_client(INSTALLATION, REPO)
+    marker = "<!-- golden-path:five-whys late -->"
+    issue = client.find_issue("five-whys", marker)  # listed (and kept) before the create
+    assert issue is None
+    path = "/check-runs$" if what == "check run" else "/issues$"
+    fake.fail_next("POST", path, 0, delay=1.5)
+    if what == "check run":
+        first = client.create_check_run(
+            name="Golden Path", head_sha=HEAD, status="queued", title="Q", summary="s",
+            external_id="run-late",
+        )  # fmt: skip
+        assert [r["id"] for r in client.list_check_runs(HEAD, "Golden Path")] == [first]
+        return
+    with pytest.raises(GitHubError):
+        client.create_issue("Five whys: late", f"body\n{marker}", ["five-whys"])
+    found = client.find_issue("five-whys", marker)  # listed again, not the stale listing
+    assert found is not None
+    assert sum(r["method"] == "POST" and r["path"].endswith("/issues") for r in fake.requests) == 1
