@@ -13,7 +13,10 @@ contract §2's "Redis unreachable: 503" then holds for every delivery, and a rep
 same way whatever its event.
 
 The webhook path stays on the event loop (async Redis, no thread hop) except for bodies over
-`INLINE_PARSE_BYTES`, whose parsing would stall every other request.
+`INLINE_PARSE_BYTES`, whose parsing would stall every other request. `POST /webhook` is answered
+before FastAPI's middleware stack (`WebApp.__call__`): the stack's layers (error pages, exception
+handlers, body limit, sessions, the router's scan) cost more than the webhook's own work, and the
+endpoint needs none of them; an unexpected error still answers 500 as that stack would.
 """
 
 from __future__ import annotations
@@ -26,8 +29,9 @@ from contextlib import asynccontextmanager
 from typing import Any, Protocol
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from starlette.concurrency import run_in_threadpool
+from starlette.types import Receive, Scope, Send
 
 from bot.core import events
 from bot.core.events import Event
@@ -59,6 +63,7 @@ log = logging.getLogger("golden_path.web")
 
 # Parsing a body this large takes long enough to stall the loop: it goes to a thread instead.
 INLINE_PARSE_BYTES = 512 * 1024
+WEBHOOK_PATH = "/webhook"
 
 
 class Intake(Protocol):
@@ -167,18 +172,43 @@ def create_app(settings: Settings | None = None, *, intake: Intake | None = None
         yield
         await wiring.close()
 
-    app = FastAPI(
+    app = WebApp(
         title="Golden Path bot", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan
     )
     app.state.wiring = wiring
-    # A plain Starlette route: FastAPI's dependency solving and exit stack would be the largest
-    # per-request cost after the body's JSON, and this endpoint needs neither.
-    app.add_route("/webhook", receive_webhook, methods=["POST"])
+    # Also a route, for whatever the fast path in `WebApp.__call__` leaves to the stack (a
+    # root path): a plain Starlette one, without FastAPI's dependency solving and exit stack.
+    app.add_route(WEBHOOK_PATH, receive_webhook, methods=["POST"])
     app.add_api_route("/healthz", healthz, methods=["GET"])
     app.add_api_route("/metrics", metrics_endpoint.serve, methods=["GET"])
     dashboard.mount(app)  # /, /runs/{id} (the check run's details_url), /repos/..., sign-in
     app.add_middleware(auth.LazySessions, settings=wiring.settings)
     return app
+
+
+class WebApp(FastAPI):
+    """FastAPI, with `POST /webhook` answered directly (see the module's docstring)."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] == "http"
+            and scope["path"] == WEBHOOK_PATH
+            and scope["method"] == "POST"
+            and not scope.get("root_path")
+        ):
+            scope["app"] = self  # what `request.app` reads, as Starlette sets it
+            try:
+                response = await receive_webhook(Request(scope, receive))
+            except Exception:
+                # As Starlette's ServerErrorMiddleware: a plain 500, and the error to the server,
+                # which logs it. Nothing was sent yet: the answer is built before it is sent.
+                await PlainTextResponse("Internal Server Error", status_code=500)(
+                    scope, receive, send
+                )
+                raise
+            await response(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
 
 
 async def receive_webhook(request: Request) -> Response:

@@ -33,6 +33,19 @@ _PEM_RE = re.compile(
     re.DOTALL,
 )
 _WRAP_RE = re.compile(r"\r?\n[ \t]*|\r")
+_PEM_CLUE = "-----BEGIN "  # every `_PEM_RE` match starts with it
+_TOKEN_CLUE = "gh"  # every `_TOKEN_RE` match starts with `gh` (gh?_ or github_pat_)
+
+
+def _clue_of(forms: Iterable[str]) -> re.Pattern[str] | None:
+    """One pattern that finds whatever `_occurrences` could start from: a short form whole, or
+    the first or last `MIN_PIECE` characters of a longer one (None: no forms)."""
+    needles: set[str] = set()
+    for form in forms:
+        needles.update((form,) if len(form) < MIN_PIECE else (form[:MIN_PIECE], form[-MIN_PIECE:]))
+    if not needles:
+        return None
+    return re.compile("|".join(re.escape(n) for n in sorted(needles, key=len, reverse=True)))
 
 
 def base64_forms(secret: str) -> set[str]:
@@ -84,14 +97,26 @@ class Scrubber:
                 forms.update(f for f in base64_forms(value) if len(f) >= MIN_PIECE)
         unwrapped = {_WRAP_RE.sub("", f) for f in forms}
         self._forms = sorted((f for f in unwrapped if len(f) >= MIN_SECRET_LENGTH), key=len)
+        self._clue = _clue_of(self._forms)
 
     def scrub(self, text: str) -> str:
         if not text:
             return text
-        if self._forms:
+        if self._clue is not None and self._may_hold_form(text):
             text = self._mask_forms(text)
-        text = _PEM_RE.sub(MASK, text)
-        return _TOKEN_RE.sub(MASK, text)
+        # Each pattern starts with a fixed text: most strings are passed over without a scan.
+        if _PEM_CLUE in text:
+            text = _PEM_RE.sub(MASK, text)
+        if _TOKEN_CLUE in text:
+            text = _TOKEN_RE.sub(MASK, text)
+        return text
+
+    def _may_hold_form(self, text: str) -> bool:
+        """False only when `_mask_forms` would find nothing: every span it masks holds a form,
+        or a form's first or last `MIN_PIECE` characters, in the text without line breaks."""
+        assert self._clue is not None
+        view = text if "\n" not in text and "\r" not in text else _WRAP_RE.sub("", text)
+        return self._clue.search(view) is not None
 
     def __call__(self, text: str) -> str:
         return self.scrub(text)

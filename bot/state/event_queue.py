@@ -19,6 +19,8 @@ import socket
 import uuid
 from typing import Any
 
+import orjson
+
 from bot.core.events import Event
 from bot.core.queues import EVENTS_QUEUE, HANDLE_EVENT_TASK
 from bot.telemetry import trace
@@ -45,12 +47,14 @@ def task_message(
 ) -> bytes:
     """A Celery protocol-2 message as kombu's Redis transport stores it (see
     `celery.app.amqp.as_task_v2` and `kombu.transport.virtual.Channel.prepare_message`)."""
-    task_id, tag = str(uuid.uuid4()), str(uuid.uuid4())
-    body = base64.b64encode(json.dumps([[], kwargs, _EMBED]).encode()).decode()
+    random = os.urandom(32)  # one call for both version-4 UUIDs
+    task_id = str(uuid.UUID(bytes=random[:16], version=4))
+    tag = str(uuid.UUID(bytes=random[16:], version=4))
+    body = base64.b64encode(orjson.dumps([[], kwargs, _EMBED])).decode()
     # Everything but the ids, the body and the reprs is the same in every message: filled into
     # a template serialised once (this runs inside every webhook request).
-    kwargsrepr = json.dumps(repr(kwargs)[:REPR_MAX])
-    carried = json.dumps(trace_ids or {})
+    kwargsrepr = orjson.dumps(repr(kwargs)[:REPR_MAX]).decode()
+    carried = orjson.dumps(trace_ids or {}).decode()
     text = _template(task, routing_key) % (
         body,
         task_id,

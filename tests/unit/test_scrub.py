@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.core.scrub import MASK, Scrubber
+from bot.core.scrub import _PEM_RE, _TOKEN_RE, MASK, Scrubber
 
 
 def test_replaces_every_occurrence_of_each_secret() -> None:
@@ -139,3 +139,27 @@ def test_pieces_shorter_than_eight_are_ordinary_text() -> None:
 def test_no_piece_survives_in_any_surrounding(before: str, after: str, secret: str) -> None:
     out = Scrubber([secret]).scrub(before + secret + after)
     assert secret not in out
+
+
+@given(
+    secret=st.text(
+        alphabet=st.characters(min_codepoint=33, max_codepoint=126), min_size=4, max_size=30
+    ),
+    pieces=st.lists(
+        st.sampled_from(["\n", "\r\n  ", " ", "gh", "-----BEGIN ", "ghs_"]), max_size=6
+    ),
+    cut=st.integers(min_value=0, max_value=30),
+    filler=st.text(max_size=20),
+)
+def test_the_quick_passes_change_no_answer(
+    secret: str, pieces: list[str], cut: int, filler: str
+) -> None:
+    """Skipping the scans for text with no clue of a secret (or of a token or key) gives the
+    same text as scanning it all."""
+    scrubber = Scrubber([secret])
+    joined = "".join(pieces)
+    texts = [filler, filler + secret[cut:], secret[:cut] + joined + filler]
+    for text in [*texts, joined + secret[cut:] + "ghp_" + "a" * 30]:
+        full = Scrubber._mask_forms(scrubber, text)
+        expected = _TOKEN_RE.sub(MASK, _PEM_RE.sub(MASK, full))
+        assert scrubber.scrub(text) == expected
