@@ -21,6 +21,7 @@ from bot.settings import Settings, get_settings
 from bot.state.comment_replies import CommentReplies
 from bot.state.deployment_gates import GateRequests
 from bot.state.env_lock import EnvironmentLock
+from bot.state.folder_leases import FolderLeases
 from bot.state.history import History
 from bot.state.ledger import RedisLedger
 from bot.state.owed_publishes import OwedPublishes
@@ -68,6 +69,10 @@ class Services:
     @cached_property
     def owed(self) -> OwedPublishes:
         return OwedPublishes(self.redis)
+
+    @cached_property
+    def folder_leases(self) -> FolderLeases:
+        return FolderLeases(self.redis)
 
     @cached_property
     def github_app(self) -> GitHubApp:
@@ -118,7 +123,10 @@ class Services:
         return Reconciler(
             reaper=self.reaper(launcher),
             ping=self.redis.ping,
-            running_ids=lambda: {r.run_id for r in self.records.active()},
+            # active runs, and finished ones whose job still uses its folders (publishing)
+            running_ids=lambda: (
+                {r.run_id for r in self.records.active()} | self.folder_leases.held()
+            ),
             workdir=self.settings.workdir,
             limits=disk.DiskLimits(
                 max_bytes=self.settings.workdir_max_bytes,
@@ -177,6 +185,7 @@ class Services:
             gates=self.gates,
             tracking=TrackingStates(self.redis),
             owed=self.owed,
+            folder_leases=self.folder_leases,
             shards=self.shard_ports,
         )
 

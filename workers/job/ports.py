@@ -83,6 +83,11 @@ class OwedStore(Protocol):
     def settle(self, run_id: str) -> None: ...
 
 
+class FolderLeaseStore(Protocol):
+    def hold(self, run_id: str, seconds: float) -> None: ...
+    def release(self, run_id: str) -> None: ...
+
+
 class Clock(Protocol):
     """Time as the run sees it: waiting for the environment, deadlines, publishing retries."""
 
@@ -157,6 +162,9 @@ class RunServices:
     # What the report still owes GitHub once the check run is concluded, for the reconcile loop
     # to finish if this worker dies first. None: nothing kept (a death there loses the rest).
     owed: OwedStore | None = None
+    # The job's hold on its folders, so the disk sweep leaves them until its last clean-up step
+    # (`bot.state.folder_leases`). None: no hold (a sweep may take them once the run completes).
+    folder_leases: FolderLeaseStore | None = None
     # The phases' runner (setup, pytest, verdicts), handed in like `checkout`.
     execute: Callable[..., RunReport] = executor.execute
     clock: Clock = field(default_factory=SystemClock)

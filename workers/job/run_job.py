@@ -82,7 +82,7 @@ class _Job:
             record.attempt,
             services.heartbeat_seconds,
             lambda: self.lock,
-            also=self._renew_owed,
+            also=self._keep_alive,
         )
         self._owing = False  # the report's rest is owed in Redis, held by this attempt
 
@@ -92,6 +92,7 @@ class _Job:
 
     # the whole run
     def execute(self) -> None:
+        self._hold_folders()
         self.heartbeat.start()
         try:
             final = self._run_and_publish()
@@ -121,6 +122,7 @@ class _Job:
             ("environment lock", lambda: self.lock.release() if self.lock else None),
             ("checkout", self.workspace.remove_checkout),
             ("artifacts", self._remove_artifacts),
+            ("hold on its folders", self._release_folders),  # last: the sweep may take the rest
         ]
         for what, cleanup in cleanups:
             try:
@@ -165,9 +167,23 @@ class _Job:
         """How long the owed report stays this attempt's without a heartbeat renewing it."""
         return max(3.0, 3 * self.services.heartbeat_seconds)
 
-    def _renew_owed(self) -> None:
+    def _keep_alive(self) -> None:
+        """With each heartbeat: the hold on the owed report, and on the run's folders."""
         if self._owing and self.services.owed is not None:
             self.services.owed.renew(self.record.run_id, self._hold_seconds)
+        self._hold_folders()
+
+    def _hold_folders(self) -> None:
+        if self.services.folder_leases is None:
+            return
+        try:
+            self.services.folder_leases.hold(self.record.run_id, self._hold_seconds)
+        except Exception:  # Redis away: the next heartbeat holds them again
+            log.warning("run %s: could not hold its folders", self.record.run_id, exc_info=True)
+
+    def _release_folders(self) -> None:
+        if self.services.folder_leases is not None:
+            self.services.folder_leases.release(self.record.run_id)
 
     def _settle_owed(self, published: publish.PublishResult) -> None:
         """All of it posted: nothing is owed. A step that failed stays owed, for the reconcile
