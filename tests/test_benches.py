@@ -20,6 +20,7 @@ SMALL = {
     "supersede_latency.py": ["--runs", "1"],
     "github_write_pacing.py": ["--runs", "3", "--slots", "2"],
     "worker_loss.py": ["--kills", "1", "--stale", "4", "--interval", "1"],
+    "shards.py": ["--rounds", "1", "--tests", "40"],
 }
 
 
