@@ -75,6 +75,17 @@ class Services:
         return FolderLeases(self.redis)
 
     @cached_property
+    def owed_publisher(self) -> OwedPublisher:
+        """Posts what lost workers' reports still owe (one per process: it counts the tries)."""
+        return OwedPublisher(
+            self.owed,
+            self.records,
+            self.github_for,
+            self.ledger,
+            tuple(self.settings.secret_values()),
+        )
+
+    @cached_property
     def github_app(self) -> GitHubApp:
         pem = self.settings.private_key_pem()
         if not self.settings.github_app_id or not pem:
@@ -133,13 +144,7 @@ class Services:
                 junit_keep_runs=self.settings.junit_keep_runs,
                 junit_keep_bytes=self.settings.junit_keep_bytes,
             ),
-            finish_owed=OwedPublisher(
-                self.owed,
-                self.records,
-                self.github_for,
-                self.ledger,
-                tuple(self.settings.secret_values()),
-            ).finish,
+            finish_owed=self.owed_publisher.finish,
             interval=self.settings.reap_interval_seconds,
             trust_after=self.settings.stale_after_seconds,
         )

@@ -181,6 +181,7 @@ def reap() -> None:
     reaped = services.reaper(CeleryLauncher()).reap()
     if reaped:
         log.warning("reaped %d run(s): %s", len(reaped), ", ".join(reaped))
+    services.owed_publisher.finish()  # reports lost workers still owe after their check run
 
     # Deployments whose answer a lost worker, a restart or a reaped run left unsent.
     def ctx_for(request: GateRequest) -> Context:
