@@ -1,7 +1,9 @@
 """The reconcile loop's share of publishing: a run whose worker died after concluding its check
 run still owes GitHub its five-whys issues, PR comment and linked issues' comments and labels
 (`bot.core.owed_publish`). Once the worker's hold on the document lapses, this posts the rest
-with the same markers and idempotency keys the worker used, so nothing is posted twice.
+with the same markers and idempotency keys the worker used, so nothing is posted twice, and
+records the failure patterns (with their five-whys links) for the dashboard. The run's history and
+tracking issue are not redone here (see `RELIABILITY.md`).
 
 A document is dropped without posting when it no longer matches its run: the record is gone, or
 another attempt owns the run (a worker lost before its record completed is restarted, and the new
@@ -14,7 +16,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from bot.core.idempotency import Ledger
 from bot.core.owed_publish import OwedPublish, read_document
@@ -23,6 +25,7 @@ from bot.core.run_model import RunRecord
 from bot.core.scrub import Scrubber
 from bot.state.run_records import RecordNotFound, RunState
 from workers import publish
+from workers.job import summary
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +44,7 @@ class Owed(Protocol):
 
 class Records(Protocol):
     def get(self, run_id: str) -> RunRecord: ...
+    def set_fields(self, run_id: str, **fields: Any) -> RunRecord | None: ...
 
 
 class Client(publish.PublishClient, Protocol):
@@ -93,15 +97,19 @@ class OwedPublisher:
         try:
             client = self.github_for(document.installation_id, document.repo)
             scrubber = Scrubber([client.token, *self.bot_secrets])
+            report = document.run_report()
             publish.publish_rest(
                 client,
-                document.run_report(),
+                report,
                 result,
                 five_whys=FiveWhys(document.five_whys),
                 linked=document.linked_issues,
                 scrubber=scrubber,
                 ledger=self.ledger,
             )
+            patterns = summary.patterns(report, result.five_whys, scrubber.scrub)
+            if patterns:  # the dashboard's failure patterns, with their five-whys links
+                self.records.set_fields(run_id, patterns=patterns)
         except Exception as error:  # noqa: BLE001 - a token or Redis failure: next pass
             result.errors.append(f"{type(error).__name__}: {error}")
         if not result.errors:

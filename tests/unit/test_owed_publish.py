@@ -216,6 +216,8 @@ def test_the_reconcile_loop_posts_what_a_lost_worker_owed(name: str) -> None:
     assert (owed.settled == [RUN]) is settled
     if posted:
         assert client.named("upsert_comment") and client.named("create_issue")
+        patterns = records.get(RUN).patterns or []
+        assert patterns and all(p["five_whys_url"] for p in patterns)  # for the dashboard
         assert client.labels == {3: {"golden-path:failing"}}
 
 
