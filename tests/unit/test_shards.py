@@ -330,3 +330,35 @@ def test_a_single_file_phase_runs_whole(tmp_path: Path) -> None:
     one_file = SHARDED.replace("[tests]", "[tests/test_a.py]")
     phase = run_plan(tmp_path, one_file, local).phases[0]
     assert local.groups == [] and phase.status is PhaseStatus.PASSED and phase.passed == 2
+
+
+def test_a_shard_stopped_by_the_phase_timeout_times_the_phase_out(tmp_path: Path) -> None:
+    hanging = {
+        **SUITES,
+        "tests/test_hang.py": "import time\n\ndef test_hang():\n    time.sleep(600)\n",
+    }
+    for rel, text in hanging.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(text)
+    plan = plan_mod.parse(SHARDED.replace("shards: 3", "shards: 2\n    timeout_minutes: 0.05"))
+    report = executor.execute(
+        tmp_path,
+        plan,
+        plan.phase_ids,
+        env=executor.build_env(plan, {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}),
+        artifacts=tmp_path / "artifacts",
+        scrub=str,
+        sharding=LocalShards(),
+    )
+    phase = report.phases[0]
+    assert phase.status is PhaseStatus.TIMED_OUT
+    assert phase.reasons[0] == "timed out after 3 s"
+    assert phase.running == "tests/test_hang.py::test_hang"
+    assert phase.passed == 3  # the other shard's tests, and the hanging shard's before it
+
+
+def test_fail_fast_holds_on_the_merged_verdict(tmp_path: Path) -> None:
+    two_phases = SHARDED + "  - id: later\n    suites: [tests/test_a.py]\n"
+    report = run_plan(tmp_path, "fail_fast: true\n" + two_phases.lstrip("\n"), LocalShards())
+    assert [p.status for p in report.phases] == [PhaseStatus.FAILED, PhaseStatus.NOT_RUN]
+    assert "fail_fast" in report.phases[1].reasons[0]
