@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+import redis
 
 from bot.core.owed_publish import MAX_DOCUMENT_BYTES, owed_document, read_document
 from bot.core.plan import FiveWhys
@@ -17,6 +19,7 @@ from bot.core.results import Conclusion
 from bot.core.run_model import RunRecord, RunState
 from bot.core.scrub import Scrubber
 from bot.github.client import GitHubError, GitHubRateLimited, IssueRef
+from bot.state.owed_publishes import OwedPublishes
 from tests.fakes.runs import MemoryRunRecords
 from tests.unit.test_exactly_once import MemoryLedger
 from tests.unit.test_publish import SECRET, Recorder
@@ -240,3 +243,22 @@ def test_a_github_error_outside_the_steps_keeps_it_owed() -> None:
 
     assert OwedPublisher(owed, MemoryRunRecords(_record()), broken).finish() == []
     assert owed.settled == []
+
+
+def test_owed_reports_in_redis_are_held_by_one_poster_at_a_time(redis_url: str) -> None:
+    client = redis.Redis.from_url(redis_url)
+    store = OwedPublishes(client)
+    run_id = f"owed-{uuid.uuid4().hex[:8]}"
+    store.owe(run_id, '{"x": 1}', hold_seconds=15)
+    assert run_id in store.run_ids() and store.get(run_id) == b'{"x": 1}'
+    assert not store.take(run_id, 30)  # its worker holds it
+    store.renew(run_id, 15)
+    assert not store.take(run_id, 30)
+    client.delete(f"gp:owed-hold:{run_id}")  # the worker died: its hold lapsed
+    assert store.take(run_id, 30)
+    store.renew(run_id, 15)  # a late worker never takes it back from the reconcile loop
+    assert client.get(f"gp:owed-hold:{run_id}") == b"reconcile"
+    assert not store.take(run_id, 30)
+    store.settle(run_id)
+    assert run_id not in store.run_ids() and store.get(run_id) is None
+    assert client.get(f"gp:owed-hold:{run_id}") is None
