@@ -11,12 +11,13 @@ worker still posts; only a death mid-way would lose the rest).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import Any
 
 from pydantic import BaseModel, TypeAdapter
 
-from bot.core.results import Outcome, RunReport
+from bot.core.results import Outcome, RunReport, TestResult
 
 MAX_DOCUMENT_BYTES = 512 * 1024
 LONG_TEXT_CHARS = 4000  # a failure message, traceback or output tail kept in a trimmed document
@@ -48,9 +49,12 @@ def owed_document(
     scrub: Callable[[str], str],
 ) -> str | None:
     """The JSON kept in Redis, or None when even trimmed it would pass `MAX_DOCUMENT_BYTES`."""
-    tree = _scrubbed(_REPORT.dump_python(report, mode="json"), scrub)
-    for phase in tree.get("phases", []):
-        phase["tests"] = [t for t in phase.get("tests", []) if _rendered(t)]
+    phases = tuple(
+        dataclasses.replace(p, tests=tuple(t for t in p.tests if _rendered(t)))
+        for p in report.phases
+    )
+    trimmed = dataclasses.replace(report, phases=phases)
+    tree = _scrubbed(_REPORT.dump_python(trimmed, mode="json"), scrub)
     for cut in (None, LONG_TEXT_CHARS):
         if cut is not None:
             tree = _cut(tree, cut)
@@ -73,9 +77,9 @@ def read_document(document: str | bytes) -> OwedPublish:
     return OwedPublish.model_validate_json(document)
 
 
-def _rendered(test: dict[str, Any]) -> bool:
+def _rendered(test: TestResult) -> bool:
     """Tests the rest of the report shows: any but a plain pass (a retried one may be flaky)."""
-    return test.get("outcome") != Outcome.PASSED.value or len(test.get("attempts") or ()) > 1
+    return test.outcome is not Outcome.PASSED or len(test.attempts) > 1
 
 
 def _scrubbed(value: Any, scrub: Callable[[str], str]) -> Any:
