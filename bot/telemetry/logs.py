@@ -9,7 +9,9 @@ codes and signed-link tokens.
 
 JSON lines (production) are built by `JsonLines` in one step: the web writes one per webhook, and
 structlog's processor chain cost about a tenth of the webhook's time (issue 11). Readable lines
-on a terminal go through structlog's `ProcessorFormatter` and its console renderer.
+on a terminal go through structlog's `ProcessorFormatter` and its console renderer; structlog
+(which imports rich) is imported only then, so no process pays its import or memory otherwise.
+The bot logs through the standard library's `logging` only.
 """
 
 from __future__ import annotations
@@ -25,7 +27,6 @@ from collections.abc import Iterable, MutableMapping
 from typing import Any, TextIO
 
 import orjson
-import structlog
 
 from bot.core.scrub import MASK, Scrubber
 from bot.telemetry import trace
@@ -66,12 +67,6 @@ def configure(fmt: str = "auto", level: str = "INFO", secrets: Iterable[str] = (
     access = logging.getLogger("uvicorn.access")
     if not any(isinstance(f, DropQueryStrings) for f in access.filters):
         access.addFilter(DropQueryStrings())
-    structlog.configure(
-        processors=[add_trace_ids, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
-        logger_factory=structlog.stdlib.LoggerFactory(),
-        wrapper_class=structlog.stdlib.BoundLogger,
-        cache_logger_on_first_use=True,
-    )
 
 
 class _OurHandler(logging.StreamHandler[TextIO]):
@@ -83,6 +78,8 @@ def formatter(as_json: bool, secrets: Iterable[str] = ()) -> logging.Formatter:
     redact = Redact(Scrubber(secrets))
     if as_json:
         return JsonLines(redact)
+    import structlog  # readable lines only (see the module's docstring)
+
     pre_chain: list[Any] = [
         add_trace_ids,
         structlog.stdlib.add_logger_name,
