@@ -32,7 +32,9 @@ from workers.engine import executor, sandbox  # noqa: E402
 EXAMPLE = ROOT / "examples" / "staging-demo"
 
 
-def time_plain(checkout: Path, plan: plan_mod.Plan, env: dict[str, str]) -> float:
+def time_plain(
+    checkout: Path, plan: plan_mod.Plan, env: dict[str, str], *, check: bool = True
+) -> float:
     started = time.perf_counter()
     for phase in plan.phases:
         subprocess.run(
@@ -41,7 +43,7 @@ def time_plain(checkout: Path, plan: plan_mod.Plan, env: dict[str, str]) -> floa
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.STDOUT,
-            check=True,
+            check=check,
         )
     return time.perf_counter() - started
 
@@ -91,7 +93,9 @@ def main() -> None:
     env = executor.build_env(plan, worker_env)
     subprocess.run([sys.executable, "staging_app/start.py"], cwd=checkout, env=env, check=True)
     try:
-        time_plain(checkout, plan, env)  # warm-up: imports, page cache
+        # warm-up: imports, page cache, and the service's cold caches (the example's billing
+        # history answers 503 once after a deploy: its plan retries that test, plain pytest not)
+        time_plain(checkout, plan, env, check=False)
         plain, ran, boxed = [], [], []
         for i in range(args.runs):
             plain.append(time_plain(checkout, plan, env))

@@ -107,7 +107,7 @@ def test_two_pull_requests_on_one_environment_take_turns(two_workers: Stack, tmp
     wait_until(both_done, timeout=90, interval=0.2, what="both runs to complete")
     # The output folder moves to where the published run keeps it after the check concludes.
     ran = wait_until(
-        lambda: (found if set(found := _intervals(stack, intervals)) == {"1", "2"} else None),
+        lambda: found if set(found := _intervals(stack, intervals)) == {"1", "2"} else None,
         timeout=30,
         interval=0.2,
         what="both runs' recorded intervals",
