@@ -147,3 +147,72 @@ def test_the_probe_notices_a_read_at_import(tmp_path: Path) -> None:
         check=True,
     )
     assert json.loads(done.stdout)["reads"] == ["GITHUB_WEBHOOK_SECRET"]
+
+
+_SIGN_IN_PROBE = """
+import asyncio, json, sys
+from bot.app import create_app
+from bot.settings import Settings
+
+LAZY = ("authlib", "joserfc", "httpx")
+app = create_app(Settings(
+    GITHUB_WEBHOOK_SECRET="s", GITHUB_CLIENT_ID="Iv1.probe", GITHUB_CLIENT_SECRET="c",
+    GOLDEN_PATH_SESSION_SECRET="x" * 32, GITHUB_OAUTH_URL="http://127.0.0.1:1",
+    REDIS_URL="redis://127.0.0.1:1/0",
+))
+
+
+async def request(method, path, body=b""):
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+             "method": method, "path": path, "raw_path": path.encode(), "query_string": b"",
+             "root_path": "", "scheme": "http", "server": ("127.0.0.1", 80),
+             "client": ("127.0.0.1", 1), "headers": [(b"host", b"bot.test"),
+             (b"x-github-event", b"ping"), (b"x-hub-signature-256", b"sha256=00")]}
+    sent, status = [{"type": "http.request", "body": body, "more_body": False}], []
+
+    async def receive():
+        return sent.pop() if sent else {"type": "http.disconnect"}
+
+    async def send(message):
+        if message["type"] == "http.response.start":
+            status.append(message["status"])
+
+    await app(scope, receive, send)
+    return status[0]
+
+
+def loaded():
+    return sorted(name for name in LAZY if name in sys.modules)
+
+
+report = {"before": loaded(), "webhook": asyncio.run(request("POST", "/webhook", b"{}"))}
+report["after_webhook"] = loaded()
+report["login"] = asyncio.run(request("GET", "/login"))
+report["after_login"] = loaded()
+print(json.dumps(report))
+"""
+
+
+def test_the_web_process_loads_sign_in_only_when_someone_signs_in() -> None:
+    """Authlib, joserfc and httpx (a fifth of the web process's import time) stay out of a web
+    process that only answers webhooks; the first visit to /login loads Authlib."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(WATCHED)}
+    env["PYTHONPATH"] = str(ROOT)
+    done = subprocess.run(
+        [sys.executable, "-c", _SIGN_IN_PROBE],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report == {
+        "before": [],
+        "webhook": 401,
+        "after_webhook": [],
+        "login": 302,
+        "after_login": ["authlib", "joserfc"],  # httpx: when GitHub sends the user back
+    }

@@ -13,9 +13,8 @@ from __future__ import annotations
 import json
 import secrets
 from dataclasses import dataclass
-from typing import Any, Protocol, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
-from authlib.integrations.starlette_client import OAuth, OAuthError
 from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
@@ -23,7 +22,9 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bot.settings import Settings
-from bot.web.github_user import GitHubUnavailable, UserClient, UserTokenRejected
+
+if TYPE_CHECKING:
+    from bot.web.github_user import UserClient
 
 SESSION_COOKIE = "gp_session"
 SESSION_MAX_AGE = 2 * 3600
@@ -90,9 +91,15 @@ class _OAuthClient(Protocol):
 
 
 class SignIn:
-    """The OAuth client and the server side of sessions, for one web process."""
+    """The OAuth client and the server side of sessions, for one web process.
+
+    Authlib (with joserfc) and httpx load when the first visitor needs sign-in, not at the web
+    process's start: most web processes only ever answer webhooks, and these libraries are about
+    a fifth of its import time and several MB of every worker's memory."""
 
     def __init__(self, settings: Settings, redis_client: Any, observe: Any) -> None:
+        from authlib.integrations.starlette_client import OAuth
+
         self._settings = settings
         self._redis = redis_client
         self._observe = observe
@@ -118,6 +125,10 @@ class SignIn:
 
     async def finish(self, request: Request) -> Response | str:
         """Back from GitHub: a redirect when signed in, else the reason (shown as a 400 page)."""
+        from authlib.integrations.starlette_client import OAuthError
+
+        from bot.web.github_user import GitHubUnavailable, UserTokenRejected
+
         try:
             token = await self._client.authorize_access_token(request)
         except OAuthError as error:
@@ -126,7 +137,7 @@ class SignIn:
         if not access:
             return "GitHub did not sign you in (no token)."
         try:
-            login = await UserClient(self._api, access, self._observe).login()
+            login = await self._user_client(access).login()
         except (GitHubUnavailable, UserTokenRejected):
             return "GitHub did not say who you are; try again."
         sid = secrets.token_urlsafe(32)
@@ -151,6 +162,8 @@ class SignIn:
 
     async def viewer(self, request: Request) -> Viewer | None:
         """The signed-in user and what GitHub says they can read, or None."""
+        from bot.web.github_user import GitHubUnavailable, UserTokenRejected
+
         sid = session_of(request).get("sid")
         if not isinstance(sid, str):
             return None
@@ -163,9 +176,7 @@ class SignIn:
         if cached is not None:
             return Viewer(stored["login"], frozenset(json.loads(cached)))
         try:
-            readable = await UserClient(
-                self._api, stored["token"], self._observe
-            ).readable_repositories()
+            readable = await self._user_client(stored["token"]).readable_repositories()
         except UserTokenRejected:
             await self.sign_out(request)
             return None
@@ -179,9 +190,10 @@ class SignIn:
         )
         return Viewer(stored["login"], readable)
 
-    @property
-    def _api(self) -> str:
-        return self._settings.github_api_url
+    def _user_client(self, token: str) -> UserClient:
+        from bot.web.github_user import UserClient
+
+        return UserClient(self._settings.github_api_url, token, self._observe)
 
     def _callback_url(self, request: Request) -> str:
         if self._settings.public_url:
