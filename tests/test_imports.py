@@ -216,3 +216,49 @@ def test_the_web_process_loads_sign_in_only_when_someone_signs_in() -> None:
         "login": 302,
         "after_login": ["authlib", "joserfc"],  # httpx: when GitHub sends the user back
     }
+
+
+_WARM_UP_PROBE = """
+import ast, json, sys
+import workers.celery_app, workers.tasks
+from workers.tasks import BODY_MODULES, warm_up
+
+early = sorted(name for name in BODY_MODULES if name in sys.modules)
+warm_up()
+loaded = set(sys.modules)
+# Every import inside a function of workers/tasks.py (and celery_app's bootstep), run now:
+# after the warm-up, none may load anything more.
+statements = []
+for path in ("workers/tasks.py", "workers/celery_app.py"):
+    for function in ast.walk(ast.parse(open(path).read())):
+        if isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            statements += [
+                ast.unparse(node) for node in ast.walk(function)
+                if isinstance(node, (ast.Import, ast.ImportFrom))
+            ]
+for statement in statements:
+    exec(statement, {})
+print(json.dumps({"early": early, "statements": len(statements),
+                  "loaded_by_bodies": sorted(set(sys.modules) - loaded)}))
+"""
+
+
+def test_a_worker_is_ready_before_the_task_bodies_load_and_warm_up_loads_them() -> None:
+    """Celery imports `workers.tasks` before the worker says `ready`: it must not load PyGithub,
+    the handlers or the run job then; `warm_up` (run once ready) must load all a task needs."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(WATCHED)}
+    env["PYTHONPATH"] = str(ROOT)
+    done = subprocess.run(
+        [sys.executable, "-c", _WARM_UP_PROBE],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["early"] == [], "loaded before the worker is ready"
+    assert report["statements"] >= 10
+    assert report["loaded_by_bodies"] == [], "a task body imports what warm_up does not"

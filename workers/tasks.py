@@ -1,27 +1,54 @@
-"""Thin Celery tasks: primitives in, one shell function called, retries for GitHub's bad days."""
+"""Thin Celery tasks: primitives in, one shell function called, retries for GitHub's bad days.
+
+Importing this module registers the tasks and loads nothing heavy: Celery imports it before the
+worker says `ready`, and the bodies' modules (PyGithub, the handlers, the run job: about 0.4 s)
+load afterwards, in `warm_up`, which the worker calls once it is ready (`celery_app`). A task that
+arrives sooner imports what it needs itself.
+"""
 
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import logging
-from typing import Any
+import time
+from typing import TYPE_CHECKING, Any
 
 from celery import Task
 
-from bot.core.deployment_gate import GateRequest
-from bot.core.events import event_from_dict
 from bot.core.queues import HANDLE_EVENT_TASK, REAP_TASK, RUN_TASK, RUNS_QUEUE, SHARD_TASK
-from bot.github.client import GitHubError, GitHubRateLimited
-from bot.handlers import deployments, router
-from bot.handlers.context import Context, GitHub
 from bot.telemetry import trace
 from workers.celery_app import app
-from workers.job import run_job, shards
-from workers.job.ports import HEARTBEAT_SECONDS
-from workers.reconcile import Reconciler
-from workers.services import Services, get_services
+
+if TYPE_CHECKING:
+    from bot.core.deployment_gate import GateRequest
+    from bot.handlers.context import Context, GitHub
+    from workers.reconcile import Reconciler
+    from workers.services import Services
 
 log = logging.getLogger(__name__)
+
+# What the task bodies import, in the order `warm_up` loads it.
+BODY_MODULES = (
+    "bot.core.events",
+    "bot.core.deployment_gate",
+    "bot.github.client",
+    "bot.handlers",
+    "workers.job.ports",
+    "workers.job.run_job",
+    "workers.job.shards",
+    "workers.reconcile",
+    "workers.services",
+)
+
+
+def warm_up() -> float:
+    """Load the task bodies' modules; the seconds it took."""
+    started = time.perf_counter()
+    for name in BODY_MODULES:
+        importlib.import_module(name)
+    return time.perf_counter() - started
+
 
 EVENT_RETRY_MAX_SECONDS = 60  # well inside the events queue's visibility timeout (celery_app)
 
@@ -46,6 +73,8 @@ class _BestEffortReactions:
         self._client = client
 
     def react(self, comment_id: int, content: str) -> None:
+        from bot.github.client import GitHubError
+
         try:
             self._client.react(comment_id, content)
         except GitHubError as error:
@@ -108,6 +137,11 @@ def handle_event(
     """Act on one webhook event (permission, reaction, check run, queue the run).
 
     `memo` is what an earlier attempt already decided (see `Context.memo`); retries carry it."""
+    from bot.core.events import event_from_dict
+    from bot.github.client import GitHubError, GitHubRateLimited
+    from bot.handlers import router
+    from workers.services import get_services
+
     typed = event_from_dict(event)
     trace.bind(
         delivery_id=typed.delivery_id, repo=typed.repo, installation_id=typed.installation_id
@@ -134,6 +168,8 @@ def handle_event(
 def _context(
     services: Services, installation_id: int, repo: str, memo: dict[str, Any] | None = None
 ) -> Context:
+    from bot.handlers.context import Context
+
     return Context(
         github=_BestEffortReactions(services.github_for(installation_id, repo)),
         runs=services.records,
@@ -151,6 +187,10 @@ def _context(
 @app.task(name=RUN_TASK, bind=True, acks_late=True)
 def run_golden_path(self: Task[Any, Any], run_id: str) -> None:
     """Execute one golden-path run; its record in Redis holds everything else."""
+    from workers.job import run_job
+    from workers.job.ports import HEARTBEAT_SECONDS
+    from workers.services import get_services
+
     services = get_services()
     stale_after = services.settings.stale_after_seconds
     run_job.perform_run(
@@ -168,6 +208,9 @@ def run_golden_path(self: Task[Any, Any], run_id: str) -> None:
 @app.task(name=SHARD_TASK, bind=True, acks_late=True)
 def run_shard(self: Task[Any, Any], group: str, index: int) -> None:
     """One shard of a `shards: N` phase, if nobody has started it yet (`workers.job.shards`)."""
+    from workers.job import shards
+    from workers.services import get_services
+
     shards.perform_shard(
         group, index, services=get_services().run_services(), worker=str(self.request.hostname)
     )
@@ -177,6 +220,9 @@ def run_shard(self: Task[Any, Any], group: str, index: int) -> None:
 def reap() -> None:
     """Restart or conclude runs whose worker died or that overran every limit (for `beat`;
     every `worker` process also does this in its own reconcile loop)."""
+    from bot.handlers import deployments
+    from workers.services import get_services
+
     services = get_services()
     reaped = services.reaper(CeleryLauncher()).reap()
     if reaped:
@@ -192,4 +238,6 @@ def reap() -> None:
 
 def reconciler() -> Reconciler:
     """The `worker` process's own reconcile loop (started by the bootstep in `celery_app`)."""
+    from workers.services import get_services
+
     return get_services().reconciler(CeleryLauncher())
