@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 SMALL = {
     "webhook_throughput.py": ["--rounds", "1", "--seconds", "1", "--burst", "200"],
-    "webhook_latency.py": ["--runs", "1"],
+    "webhook_latency.py": ["--runs", "1", "--gap", "0"],
     "process_memory.py": ["--rounds", "1", "--tests", "50", "--webhooks", "200"],
     "runner_overhead.py": ["--runs", "1"],
     "supersede_latency.py": ["--runs", "1"],
