@@ -25,16 +25,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot.core import plan as plan_mod  # noqa: E402 - after the path fix, for a plain checkout
+from bot.core.plan import PLAN_PATH, Plan, parse_plan  # noqa: E402 - after the path fix, for a plain checkout
 from bot.core.scrub import Scrubber  # noqa: E402
 from workers.engine import executor, sandbox  # noqa: E402
 
 EXAMPLE = ROOT / "examples" / "staging-demo"
 
 
-def time_plain(
-    checkout: Path, plan: plan_mod.Plan, env: dict[str, str], *, check: bool = True
-) -> float:
+def time_plain(checkout: Path, plan: Plan, env: dict[str, str], *, check: bool = True) -> float:
     started = time.perf_counter()
     for phase in plan.phases:
         subprocess.run(
@@ -50,7 +48,7 @@ def time_plain(
 
 def time_runner(
     checkout: Path,
-    plan: plan_mod.Plan,
+    plan: Plan,
     env: dict[str, str],
     artifacts: Path,
     isolation: executor.Isolation = executor.unsandboxed,
@@ -87,7 +85,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="golden-path-bench-"))
     checkout = work / "demo"
     shutil.copytree(EXAMPLE, checkout, ignore=shutil.ignore_patterns(".staging", "__pycache__"))
-    full = plan_mod.parse((checkout / plan_mod.PLAN_PATH).read_text())
+    full = parse_plan((checkout / PLAN_PATH).read_text())
     plan = full.model_copy(update={"setup": ()})  # the service is started once, below
     worker_env = {k: v for k, v in os.environ.items() if k != "GOLDEN_PATH_DEMO_BREAK"}
     env = executor.build_env(plan, worker_env)

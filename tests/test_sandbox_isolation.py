@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from bot.core import plan as plan_mod
+from bot.core.plan import PLAN_PATH, parse_plan
 from bot.core.results import Conclusion
 from workers.engine import executor as runner
 from workers.engine import sandbox
@@ -82,11 +82,11 @@ def test_probe():
 WORKER = """
 import json, os, sys, time
 from pathlib import Path
-from bot.core import plan as plan_mod
+from bot.core.plan import PLAN_PATH, parse_plan
 from workers.engine import executor as runner
 from workers.engine import sandbox
 checkout, artifacts, mode = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
-plan = plan_mod.parse((checkout / plan_mod.PLAN_PATH).read_text())
+plan = parse_plan((checkout / PLAN_PATH).read_text())
 report = runner.execute(
     checkout, plan, plan.phase_ids, env=runner.build_env(plan, os.environ),
     artifacts=artifacts, scrub=str, isolation=sandbox.isolation(mode),
@@ -135,7 +135,7 @@ def _layout(base: Path, daemon_marker: str) -> tuple[Path, dict[str, str]]:
         ],
         "phases": [{"id": "probe", "suites": ["tests/test_probe.py"]}],
     }
-    (checkout / plan_mod.PLAN_PATH).write_text(json.dumps(plan))  # JSON is YAML
+    (checkout / PLAN_PATH).write_text(json.dumps(plan))  # JSON is YAML
     worker_env = {
         "PATH": os.environ["PATH"],
         "HOME": str(base / "home"),
@@ -268,7 +268,7 @@ def test_cancel_leaves_no_process_behind_setsid_or_not(tmp_path: Path) -> None:
     marker = str(800000 + uuid.uuid4().int % 99999)
     checkout = tmp_path / "checkout"
     checkout.mkdir()
-    plan = plan_mod.parse(CANCEL_PLAN.format(marker=marker))
+    plan = parse_plan(CANCEL_PLAN.format(marker=marker))
     try:
         report = runner.execute(
             checkout,
@@ -289,10 +289,10 @@ def test_cancel_leaves_no_process_behind_setsid_or_not(tmp_path: Path) -> None:
 DYING_WORKER = """
 import os, sys
 from pathlib import Path
-from bot.core import plan as plan_mod
+from bot.core.plan import parse_plan
 from workers.engine import executor as runner
 from workers.engine import sandbox
-plan = plan_mod.parse(sys.argv[2])
+plan = parse_plan(sys.argv[2])
 runner.execute(Path(sys.argv[1]), plan, plan.phase_ids, env={"PATH": os.environ["PATH"]},
                artifacts=Path(sys.argv[1]) / "artifacts", scrub=str, isolation=sandbox.sandboxed)
 """
@@ -334,7 +334,7 @@ def test_setup_leaves_a_server_running_for_the_tests(tmp_path: Path) -> None:
             """
         )
     )
-    plan = plan_mod.parse(
+    plan = parse_plan(
         textwrap.dedent(
             """
             setup:

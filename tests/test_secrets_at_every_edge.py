@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.app import create_app
-from bot.core import plan as plan_mod
+from bot.core.plan import parse_plan
 from bot.core.report.check_output import annotations, render_check_output
 from bot.core.report.facts import failure_patterns
 from bot.core.report.five_whys import render_five_whys_issue, render_five_whys_recurrence
@@ -40,7 +40,7 @@ from workers.job import summary
 
 LINK_KEY = "link-key-of-the-property-test"
 
-PLAN = plan_mod.parse("phases:\n  - {id: auth, name: Auth, suites: [tests/test_auth.py]}\n")
+PLAN = parse_plan("phases:\n  - {id: auth, name: Auth, suites: [tests/test_auth.py]}\n")
 FILLER = "~"  # not in any secret's alphabet, and left alone by every normalisation
 # Every length that cuts untrusted text on its way to GitHub or a page.
 LIMITS = (

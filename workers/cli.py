@@ -18,7 +18,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from bot.core import plan as plan_mod
+from bot.core.plan import PLAN_PATH, Plan, PlanError, UnknownPhases, parse_plan
 from bot.core.report.check_output import render_check_output
 from bot.core.report.facts import (
     at_risk_dollars,
@@ -73,7 +73,7 @@ def _parser() -> argparse.ArgumentParser:
     history.add_argument("repo", help="owner/name")
     history.add_argument("--limit", type=int, default=10, help="rows per list (default: 10)")
     validate = commands.add_parser("validate", help="check a plan file")
-    validate.add_argument("file", nargs="?", type=Path, default=Path(plan_mod.PLAN_PATH))
+    validate.add_argument("file", nargs="?", type=Path, default=Path(PLAN_PATH))
     return parser
 
 
@@ -97,15 +97,15 @@ def _say(console: Console, line: str) -> None:
 # --- validate -----------------------------------------------------------------------------
 
 
-def _load(path: Path, console: Console) -> plan_mod.Plan | None:
+def _load(path: Path, console: Console) -> Plan | None:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         _say(console, f"{path}: (file): cannot read: {exc.strerror or exc}")
         return None
     try:
-        return plan_mod.parse(text, str(path))
-    except plan_mod.PlanError as exc:
+        return parse_plan(text, str(path))
+    except PlanError as exc:
         for problem in exc.problems:
             _say(console, str(problem))
         return None
@@ -155,13 +155,13 @@ def show_history(repo: str, limit: int, console: Console) -> int:
 
 def run_locally(args: argparse.Namespace, console: Console) -> int:
     checkout = args.dir.resolve()
-    plan_path = args.plan or checkout / plan_mod.PLAN_PATH
+    plan_path = args.plan or checkout / PLAN_PATH
     plan = _load(plan_path, console)
     if plan is None:
         return EXIT_USAGE
     try:
         selected = plan.select(args.phase)
-    except plan_mod.UnknownPhases as exc:
+    except UnknownPhases as exc:
         _say(console, f"golden-path: {exc}")
         return EXIT_USAGE
     for name in executor.missing_pass_env(plan, os.environ):
@@ -176,7 +176,7 @@ def run_locally(args: argparse.Namespace, console: Console) -> int:
 
 
 def _execute(
-    plan: plan_mod.Plan,
+    plan: Plan,
     selected: tuple[str, ...],
     checkout: Path,
     out: Path | None,
@@ -226,7 +226,7 @@ def _stop_on_interrupt() -> Iterator[Any]:
 class _LiveView:
     """What `rich.live.Live` redraws: the table so far and the running phase's clock."""
 
-    def __init__(self, plan: plan_mod.Plan):
+    def __init__(self, plan: Plan):
         self.plan = plan
         self.report: RunReport | None = None
         self.phase_started = time.monotonic()

@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from bot.core import plan as plan_module
+from bot.core.plan import PLAN_PATH, Plan, PlanError
 
 
 class Gate(StrEnum):
@@ -53,7 +53,7 @@ def latest(check_runs: Sequence[Mapping[str, Any]]) -> Mapping[str, Any] | None:
 
 
 def decide(
-    plan: plan_module.Plan | plan_module.PlanError | None,
+    plan: Plan | PlanError | None,
     environment: str,
     sha: str,
     check_runs: Sequence[Mapping[str, Any]],
@@ -66,21 +66,20 @@ def decide(
         return Decision(
             Gate.APPROVE,
             f"The golden path does not gate `{environment}`: there is no "
-            f"`{plan_module.PLAN_PATH}` at {sha[:7]}.",
+            f"`{PLAN_PATH}` at {sha[:7]}.",
             gated=False,
         )
-    if isinstance(plan, plan_module.PlanError):
+    if isinstance(plan, PlanError):
         problems = "; ".join(str(p) for p in plan.problems[:5])
         return Decision(
             Gate.REJECT,
-            f"The golden path cannot run: `{plan_module.PLAN_PATH}` at {sha[:7]} is invalid "
-            f"({problems}).",
+            f"The golden path cannot run: `{PLAN_PATH}` at {sha[:7]} is invalid ({problems}).",
         )
     if not plan.gates(environment):
         gated = ", ".join(f"`{name}`" for name in plan.deployments) or "no environment"
         return Decision(
             Gate.APPROVE,
-            f"The golden path does not gate `{environment}`: `{plan_module.PLAN_PATH}` at "
+            f"The golden path does not gate `{environment}`: `{PLAN_PATH}` at "
             f"{sha[:7]} does not list it under `deployments` (it gates {gated}).",
             gated=False,
         )

@@ -290,7 +290,7 @@ class UnknownPhases(Exception):
         )
 
 
-def parse(text: str, file: str = PLAN_PATH) -> Plan:
+def parse_plan(text: str, file: str = PLAN_PATH) -> Plan:
     """Parse plan text; raise `PlanError` with every problem found.
 
     The text is untrusted (any pull request's, forks' too): its cost is bounded by

@@ -15,10 +15,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from bot.core import deployment_gate as gate
-from bot.core import plan as plan_module
+from bot.core import deployment_gate
 from bot.core.deployment_gate import Answer, GateRequest
 from bot.core.events import DeploymentGateEvent
+from bot.core.plan import DEFAULT_CHECK_NAME, check_name_of
 from bot.core.report.deployment_answer import (
     fallback_recommendation,
     render_answer_comment,
@@ -65,25 +65,25 @@ def evaluate(ctx: Context, request: GateRequest) -> None:
         _follow_run(ctx, request)
         return
     plan = run_requests.read_plan(ctx, request.sha)
-    check_name = plan_module.check_name_of(plan)
+    check_name = check_name_of(plan)
     runs = ctx.github.list_check_runs(request.sha, check_name, app_id=ctx.app_id)
-    decision = gate.decide(plan, request.environment, request.sha, runs)
+    decision = deployment_gate.decide(plan, request.environment, request.sha, runs)
     log.info("deployment %s: %s", request.key, decision.gate.value)
-    if decision.gate is gate.Gate.WAIT and decision.run_id is not None:
+    if decision.gate is deployment_gate.Gate.WAIT and decision.run_id is not None:
         record = _record(ctx.runs, decision.run_id)
         if record is not None and record.active:
             _wait(ctx, request, record, started=False)
             return
-    if decision.gate in (gate.Gate.WAIT, gate.Gate.RUN):
+    if decision.gate in (deployment_gate.Gate.WAIT, deployment_gate.Gate.RUN):
         _run(ctx, request)
         return
-    state = Answer.APPROVED if decision.gate is gate.Gate.APPROVE else Answer.REJECTED
+    state = Answer.APPROVED if decision.gate is deployment_gate.Gate.APPROVE else Answer.REJECTED
     comment = _comment_for_check(ctx, runs, decision) or render_reason_comment(decision.reason)
     _decide(ctx.github, gates, request, state, comment)
 
 
 def _run(ctx: Context, request: GateRequest) -> None:
-    if request.runs_started >= gate.MAX_RUNS_PER_REQUEST:
+    if request.runs_started >= deployment_gate.MAX_RUNS_PER_REQUEST:
         reason = (
             f"The golden path was started {request.runs_started} times for {request.sha[:7]} "
             "and never concluded; rejecting rather than waiting without end."
@@ -141,7 +141,7 @@ def _follow_run(ctx: Context, request: GateRequest) -> None:
 def answer_from_run(
     github: GateAnswers, gates: Gates, request: GateRequest, record: RunRecord, link: str | None
 ) -> None:
-    state = gate.answer_for(record.conclusion)
+    state = deployment_gate.answer_for(record.conclusion)
     _decide(github, gates, request, state, run_comment(record, link))
 
 
@@ -164,7 +164,7 @@ def _fallback_title(record: RunRecord) -> str:
 
 
 def _comment_for_check(
-    ctx: Context, runs: list[dict[str, Any]], decision: gate.Decision
+    ctx: Context, runs: list[dict[str, Any]], decision: deployment_gate.Decision
 ) -> str | None:
     """The answer's comment when an existing check run decides: from our run record (title,
     MRR, recommendation), else from the check run itself."""
@@ -175,7 +175,7 @@ def _comment_for_check(
     if record is not None and record.state is RunState.COMPLETED:
         return run_comment(record, run_requests.link_to(ctx, record) or run.get("html_url"))
     return render_answer_comment(
-        check_name=str(run.get("name") or plan_module.DEFAULT_CHECK_NAME),
+        check_name=str(run.get("name") or DEFAULT_CHECK_NAME),
         title=str(run.get("title") or run.get("conclusion") or ""),
         mrr_at_risk=None,
         recommendation=fallback_recommendation(str(run.get("conclusion"))),

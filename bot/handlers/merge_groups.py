@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from bot.core import plan as plan_module
 from bot.core.events import MergeGroupEvent
+from bot.core.plan import DEFAULT_CHECK_NAME, MergeQueue, PlanError, check_name_of
 from bot.core.report.replies import render_reply
 from bot.core.routing import Router
 from bot.core.run_model import run_target
@@ -27,17 +27,17 @@ def pull_request_of(head_ref: str) -> int | None:
 @router.register("merge_group", action="checks_requested")
 def on_checks_requested(event: MergeGroupEvent, ctx: Context) -> None:
     plan = run_requests.read_plan(ctx, event.head_sha)
-    if isinstance(plan, plan_module.PlanError):
+    if isinstance(plan, PlanError):
         _complete(
             ctx,
             event,
-            plan_module.DEFAULT_CHECK_NAME,
+            DEFAULT_CHECK_NAME,
             "failure",
             "The golden-path plan cannot be used",
             render_reply("plan_error", problems=[str(p) for p in plan.problems]),
         )
         return
-    if plan is not None and plan.merge_queue is plan_module.MergeQueue.RUN:
+    if plan is not None and plan.merge_queue is MergeQueue.RUN:
         run_requests.request_run(
             ctx,
             RunRequest(
@@ -51,7 +51,7 @@ def on_checks_requested(event: MergeGroupEvent, ctx: Context) -> None:
             ),
         )
         return
-    _reuse(event, ctx, plan_module.check_name_of(plan))
+    _reuse(event, ctx, check_name_of(plan))
 
 
 def _reuse(event: MergeGroupEvent, ctx: Context, check_name: str) -> None:

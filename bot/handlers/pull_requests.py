@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 
-from bot.core import plan as plan_module
 from bot.core.events import PullRequestEvent
+from bot.core.plan import Plan, check_name_of
 from bot.core.report.replies import render_reply
 from bot.core.routing import Router
 from bot.handlers import run_requests
@@ -30,8 +30,8 @@ def on_new_head(event: PullRequestEvent, ctx: Context) -> None:
     ctx.runs.remember_pr_for_sha(event.repo, event.head_sha, event.number)
     _supersede(event, ctx, f"Superseded by {event.head_sha[:7]}: a new commit was pushed.")
     plan = run_requests.read_plan(ctx, event.head_sha)
-    check_name = plan_module.check_name_of(plan)
-    if isinstance(plan, plan_module.Plan) and plan.auto_run and not event.is_fork:
+    check_name = check_name_of(plan)
+    if isinstance(plan, Plan) and plan.auto_run and not event.is_fork:
         # A push by someone with write access to the base repository: no permission check.
         answer = run_requests.request_run(
             ctx,

@@ -6,8 +6,8 @@ default branch's latest run also failed with is tagged "also failing on the defa
 
 from __future__ import annotations
 
-from bot.core import plan as plan_module
 from bot.core.events import PUSH_ACTION, PushEvent
+from bot.core.plan import Plan
 from bot.core.routing import Router
 from bot.handlers import run_requests
 from bot.handlers.context import Context
@@ -21,7 +21,7 @@ TRIGGER = "push"
 @router.register("push", action=PUSH_ACTION)
 def on_push(event: PushEvent, ctx: Context) -> None:
     plan = run_requests.read_plan(ctx, event.after)
-    if not isinstance(plan, plan_module.Plan) or not plan.auto_run:
+    if not isinstance(plan, Plan) or not plan.auto_run:
         return  # no plan, an invalid one (its pull request showed why) or no auto_run
     run_requests.request_run(
         ctx,

@@ -14,7 +14,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.core import permissions
-from bot.core import plan as plan_module
+from bot.core.plan import (
+    DEFAULT_CHECK_NAME,
+    PLAN_PATH,
+    Plan,
+    PlanError,
+    UnknownPhases,
+    check_name_of,
+    parse_plan,
+)
 from bot.core.report.check_output import (
     ended_early_update,
     render_check_output,
@@ -55,7 +63,7 @@ class RunRequest:
     acknowledge: Callable[[], None] | None = field(default=None, compare=False)
 
 
-def read_plan(ctx: Context, sha: str) -> plan_module.Plan | plan_module.PlanError | None:
+def read_plan(ctx: Context, sha: str) -> Plan | PlanError | None:
     """The plan at `sha`, the error that says what is wrong with it, or None when the contents
     API has no such file.
 
@@ -63,12 +71,12 @@ def read_plan(ctx: Context, sha: str) -> plan_module.Plan | plan_module.PlanErro
     the authority (contract §4), and fails the run there if the file is really missing. Deciding
     early from the API is an optimisation (the check's name, phase ids, `auto_run`), so a
     server without the contents endpoint (an older GitHub Enterprise, a proxy) still runs."""
-    text = ctx.github.read_file(plan_module.PLAN_PATH, sha)
+    text = ctx.github.read_file(PLAN_PATH, sha)
     if text is None:
         return None
     try:
-        return plan_module.parse(text, plan_module.PLAN_PATH)
-    except plan_module.PlanError as error:
+        return parse_plan(text, PLAN_PATH)
+    except PlanError as error:
         return error
 
 
@@ -102,13 +110,13 @@ def request_run(ctx: Context, req: RunRequest) -> Answer:
         assert req.head_sha is not None
         head_sha = req.head_sha
     plan = read_plan(ctx, head_sha)
-    if isinstance(plan, plan_module.PlanError):
+    if isinstance(plan, PlanError):
         _fail_on_plan(ctx, req, head_sha, plan)
         return Answer("eyes", render_reply("plan_error", problems=[str(p) for p in plan.problems]))
     try:
         if plan is not None:
             plan.select(req.phases)
-    except plan_module.UnknownPhases as unknown:
+    except UnknownPhases as unknown:
         return Answer(
             "confused",
             render_reply(
@@ -140,11 +148,11 @@ def _target(req: RunRequest) -> str:
 def _queue(
     ctx: Context,
     req: RunRequest,
-    plan: plan_module.Plan | None,
+    plan: Plan | None,
     head_sha: str,
     memo: dict[str, str],
 ) -> RunRecord:
-    check_name = plan_module.check_name_of(plan)
+    check_name = check_name_of(plan)
     record = RunRecord(
         installation_id=ctx.installation_id,
         repo=req.repo,
@@ -191,15 +199,13 @@ def _launch_if_never_launched(ctx: Context, run_id: str) -> None:
         ctx.runs.set_fields(run_id, task_id=ctx.launcher.launch(run_id))
 
 
-def _fail_on_plan(
-    ctx: Context, req: RunRequest, head_sha: str, error: plan_module.PlanError
-) -> None:
+def _fail_on_plan(ctx: Context, req: RunRequest, head_sha: str, error: PlanError) -> None:
     """An invalid plan is a failed check (never neutral): the summary says what is wrong."""
     result = RunReport(
-        check_name=plan_module.DEFAULT_CHECK_NAME,
+        check_name=DEFAULT_CHECK_NAME,
         phases=(),
         conclusion=Conclusion.FAILURE,
-        problem=f"`{plan_module.PLAN_PATH}` cannot be used.",
+        problem=f"`{PLAN_PATH}` cannot be used.",
         plan_problems=tuple(str(p) for p in error.problems),
         repo=req.repo,
         head_sha=head_sha,
@@ -208,7 +214,7 @@ def _fail_on_plan(
     )
     output = render_check_output(result)
     ctx.github.create_check_run(
-        name=plan_module.DEFAULT_CHECK_NAME,
+        name=DEFAULT_CHECK_NAME,
         head_sha=head_sha,
         status="completed",
         conclusion=Conclusion.FAILURE.value,

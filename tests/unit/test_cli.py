@@ -206,11 +206,11 @@ def test_relative_paths_never_fail_a_passing_suite(
 
         monkeypatch.setenv("GOLDEN_PATH_WORKDIR", "relative-work")
         assert Settings().workdir == elsewhere / "relative-work"
-        from bot.core import plan as plan_mod
+        from bot.core.plan import parse_plan
         from bot.core.scrub import Scrubber
         from workers.engine import executor
 
-        plan = plan_mod.parse(PASSING_PLAN, "plan")
+        plan = parse_plan(PASSING_PLAN, "plan")
         report = executor.execute(
             Path(os.path.relpath(checkout)),
             plan,

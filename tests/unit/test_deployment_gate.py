@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from bot.core import plan as plan_module
 from bot.core.deployment_gate import Answer, Gate, answer_for, decide
+from bot.core.plan import PlanError, PlanProblem, parse_plan
 from bot.core.report.deployment_answer import (
     MAX_COMMENT_CHARS,
     fallback_recommendation,
@@ -16,7 +16,7 @@ from bot.core.report.deployment_answer import (
 )
 
 SHA = "a84d88e7554fc1fa21bcbc4efae3c782a70d2b9d"
-PLAN = plan_module.parse("deployments: [production]\nphases: [{id: auth, suites: [t.py]}]\n")
+PLAN = parse_plan("deployments: [production]\nphases: [{id: auth, suites: [t.py]}]\n")
 
 
 def run(run_id: int, status: str, conclusion: str | None = None, ext: str = "") -> dict[str, Any]:
@@ -78,7 +78,7 @@ def test_the_environment_is_matched_as_github_does_without_case() -> None:
         ("environment not listed", PLAN, "staging", Gate.APPROVE, False, "does not gate `staging`"),
         (
             "plan lists none",
-            plan_module.parse("phases: [{id: a, suites: [t.py]}]\n"),
+            parse_plan("phases: [{id: a, suites: [t.py]}]\n"),
             "production",
             Gate.APPROVE,
             False,
@@ -87,9 +87,7 @@ def test_the_environment_is_matched_as_github_does_without_case() -> None:
         ("no plan at the commit", None, "production", Gate.APPROVE, False, "there is no"),
         (
             "invalid plan",
-            plan_module.PlanError(
-                [plan_module.PlanProblem("p.yml", "phases", "must not be empty")]
-            ),
+            PlanError([PlanProblem("p.yml", "phases", "must not be empty")]),
             "production",
             Gate.REJECT,
             True,

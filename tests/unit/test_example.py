@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.core import plan as plan_mod
+from bot.core.plan import PLAN_PATH, parse_plan
 from bot.core.results import Conclusion, PhaseStatus, RunReport
 from bot.core.scrub import Scrubber
 from workers.engine import executor
@@ -31,7 +31,7 @@ def copy_into_git_repo(dest: Path) -> Path:
 
 
 def run_example(root: Path, worker_env: dict[str, str]) -> RunReport:
-    plan = plan_mod.parse((root / plan_mod.PLAN_PATH).read_text())
+    plan = parse_plan((root / PLAN_PATH).read_text())
     return executor.execute(
         root,
         plan,
@@ -52,7 +52,7 @@ def demo(tmp_path: Path) -> Iterator[Path]:
 
 
 def test_plan_is_valid_and_models_the_golden_path() -> None:
-    plan = plan_mod.parse((EXAMPLE / plan_mod.PLAN_PATH).read_text())
+    plan = parse_plan((EXAMPLE / PLAN_PATH).read_text())
     assert {p.id: p.mrr_at_risk for p in plan.phases} == PHASES
     assert all(p.criteria.max_p95_seconds for p in plan.phases)
     assert all(3 <= len(_test_names(EXAMPLE / s)) <= 6 for p in plan.phases for s in p.suites)

@@ -42,13 +42,13 @@ FULL = textwrap.dedent(
 
 def problems(text: str) -> list[tuple[str, str]]:
     with pytest.raises(PlanError) as caught:
-        plan.parse(text, "plan.yml")
+        plan.parse_plan(text, "plan.yml")
     assert all(p.file == "plan.yml" for p in caught.value.problems)
     return [(p.key, p.reason) for p in caught.value.problems]
 
 
 def test_defaults_follow_the_contract() -> None:
-    parsed = plan.parse(MINIMAL)
+    parsed = plan.parse_plan(MINIMAL)
     assert parsed.check_name == "Golden Path P0"
     assert parsed.environment == "staging"
     assert parsed.fail_fast is True
@@ -69,7 +69,7 @@ def test_defaults_follow_the_contract() -> None:
 
 
 def test_every_key_is_read() -> None:
-    parsed = plan.parse(FULL)
+    parsed = plan.parse_plan(FULL)
     assert parsed.check_name == "Golden Path P1"
     assert parsed.environment == "prod-like"
     assert parsed.fail_fast is False
@@ -271,12 +271,12 @@ def test_invalid_yaml_names_line_and_column() -> None:
 
 def test_problem_prints_as_file_key_reason() -> None:
     with pytest.raises(PlanError) as caught:
-        plan.parse("phases: []", "x.yml")
+        plan.parse_plan("phases: []", "x.yml")
     assert str(caught.value) == "x.yml: phases: must not be empty"
 
 
 def test_deployments_and_tracking_issue_are_read() -> None:
-    parsed = plan.parse("deployments: [production, eu-prod]\ntracking_issue: true\n" + MINIMAL)
+    parsed = plan.parse_plan("deployments: [production, eu-prod]\ntracking_issue: true\n" + MINIMAL)
     assert parsed.deployments == ("production", "eu-prod")
     assert parsed.tracking_issue is True
     assert parsed.gates("production") and parsed.gates("PRODUCTION") and parsed.gates("eu-prod")
@@ -284,7 +284,7 @@ def test_deployments_and_tracking_issue_are_read() -> None:
 
 
 def test_select_keeps_plan_order_and_names_unknown_ids() -> None:
-    parsed = plan.parse(FULL)
+    parsed = plan.parse_plan(FULL)
     assert parsed.select(None) == ("auth", "agent_run-2")
     assert parsed.select(["agent_run-2", "auth"]) == ("auth", "agent_run-2")
     with pytest.raises(UnknownPhases) as caught:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.core import plan as plan_module
+from bot.core.plan import PLAN_PATH, PlanError
 from workers.engine.plan_file import read_plan
 
 PLAN = "phases: [{id: auth, suites: [tests/test_auth.py]}]\n"
@@ -15,7 +15,7 @@ PLAN = "phases: [{id: auth, suites: [tests/test_auth.py]}]\n"
 
 def plant(checkout: Path, how: str) -> None:
     github = checkout / ".github"
-    path = checkout / plan_module.PLAN_PATH
+    path = checkout / PLAN_PATH
     if how == "folder symlinked elsewhere":
         elsewhere = checkout.parent / "elsewhere"
         elsewhere.mkdir()
@@ -57,10 +57,10 @@ def test_a_plan_that_is_not_a_plain_small_file_is_refused(
     checkout = tmp_path / "checkout"
     checkout.mkdir()
     plant(checkout, how)
-    with pytest.raises(plan_module.PlanError) as caught:
+    with pytest.raises(PlanError) as caught:
         read_plan(checkout)
     [problem] = caught.value.problems
-    assert (problem.file, problem.key) == (plan_module.PLAN_PATH, "(file)")
+    assert (problem.file, problem.key) == (PLAN_PATH, "(file)")
     assert reason in problem.reason
 
 

@@ -26,7 +26,7 @@ ALIAS_BOMB = (
 
 def problems(text: str) -> list[tuple[str, str]]:
     with pytest.raises(plan.PlanError) as caught:
-        plan.parse(text)
+        plan.parse_plan(text)
     return [(p.key, p.reason) for p in caught.value.problems]
 
 
@@ -69,7 +69,7 @@ def test_at_most_50_phases_and_100_suites_per_phase() -> None:
         ("phases[0].suites", "at most 100 items")
     ]
     fifty = ", ".join(f"{{id: p{i}, suites: [t.py]}}" for i in range(50))
-    assert len(plan.parse(f"phases: [{fifty}]\n").phases) == 50
+    assert len(plan.parse_plan(f"phases: [{fifty}]\n").phases) == 50
 
 
 @pytest.mark.parametrize(
@@ -90,7 +90,7 @@ def test_at_most_50_phases_and_100_suites_per_phase() -> None:
 def test_suites_stay_inside_the_checkout(suite: str, refused: str | None) -> None:
     text = f'phases: [{{id: a, suites: ["{suite}"]}}]\n'
     if refused is None:
-        assert plan.parse(text).phases[0].suites == (suite,)
+        assert plan.parse_plan(text).phases[0].suites == (suite,)
     else:
         [(key, reason)] = problems(text)
         assert key == "phases[0].suites[0]" and refused in reason

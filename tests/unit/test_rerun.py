@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from bot.core import plan as plan_module
 from bot.core import rerun
+from bot.core.plan import parse_plan
 from bot.core.results import Attempt, Conclusion, Outcome, PhaseStatus, TestResult
 from workers.engine import executor
 from workers.job import summary
@@ -199,7 +199,7 @@ phases:
 
 
 def run_plan(root: Path, state: str, flaky: str = "fail", **kw: Any) -> Any:
-    plan = plan_module.parse(PLAN.format(state=state, flaky=flaky))
+    plan = parse_plan(PLAN.format(state=state, flaky=flaky))
     return executor.execute(
         root,
         plan,

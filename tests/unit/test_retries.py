@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.core import plan as plan_mod
-from bot.core.plan import FlakyPolicy
+from bot.core.plan import FlakyPolicy, parse_plan
 from bot.core.results import Outcome, PhaseStatus, TestResult
 from workers.engine import executor
 from workers.engine.retries import apply_policy, retry_failures
@@ -106,7 +105,7 @@ def test_real_retries_under_both_policies(tmp_path: Path, policy: str, status: s
     (tmp_path / "tests").mkdir()
     (tmp_path / "tests" / "test_flaky.py").write_text(FLAKY_SUITE)
     suites = "tests/test_flaky.py::test_stable, tests/test_flaky.py::test_flaky"
-    plan = plan_mod.parse(
+    plan = parse_plan(
         f"flaky: {policy}\nfail_fast: false\nphases:\n"
         f"  - {{id: ws, retries: 2, suites: [{suites}]}}\n"
         "  - {id: broken, retries: 1, suites: [tests/test_flaky.py::test_broken]}\n"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.core import plan as plan_mod
+from bot.core.plan import Plan, parse_plan
 from bot.core.results import Conclusion, PhaseStatus, RunReport
 from bot.core.scrub import Scrubber
 from workers.engine import executor, processes
@@ -60,13 +60,11 @@ def write_checkout(root: Path) -> Path:
     return root
 
 
-def make_plan(phases: str, head: str = "fail_fast: false\n") -> plan_mod.Plan:
-    return plan_mod.parse(head + "phases:\n" + textwrap.indent(textwrap.dedent(phases), "  "))
+def make_plan(phases: str, head: str = "fail_fast: false\n") -> Plan:
+    return parse_plan(head + "phases:\n" + textwrap.indent(textwrap.dedent(phases), "  "))
 
 
-def execute(
-    root: Path, plan: plan_mod.Plan, selected: tuple[str, ...] | None = None, **kw
-) -> RunReport:
+def execute(root: Path, plan: Plan, selected: tuple[str, ...] | None = None, **kw) -> RunReport:
     env = kw.pop("env", None) or executor.build_env(
         plan, {"PATH": "/usr/bin:/bin", "HOME": str(root)}
     )
@@ -305,7 +303,7 @@ def test_plan_python_is_used(tmp_path: Path) -> None:
 def child_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     root = write_checkout(tmp_path_factory.mktemp("envcheck"))
     dump = root / "env.json"
-    plan = plan_mod.parse(
+    plan = parse_plan(
         f"env: {{DUMP_TO: '{dump}', STAGING_URL: 'http://127.0.0.1:1'}}\n"
         "pass_env: [E2E_KEY, NOT_SET_ANYWHERE]\n"
         "phases: [{id: env, suites: [tests/test_env.py]}]\n"
@@ -332,7 +330,7 @@ def test_child_sees_plan_env_and_pass_env(child_env: dict[str, str]) -> None:
 
 def test_build_env_refuses_secrets_even_if_named() -> None:
     # A plan object built in code skips the parser's checks; build_env must still refuse.
-    parsed = plan_mod.parse("phases: [{id: a, suites: [x]}]\n")
+    parsed = parse_plan("phases: [{id: a, suites: [x]}]\n")
     sneaky = parsed.model_copy(
         update={"env": {"REDIS_URL": "redis://evil"}, "pass_env": ("GITHUB_PRIVATE_KEY", "E2E")}
     )
@@ -342,7 +340,7 @@ def test_build_env_refuses_secrets_even_if_named() -> None:
 
 
 def test_missing_pass_env_and_secret_values() -> None:
-    parsed = plan_mod.parse("pass_env: [A, B, C]\nphases: [{id: a, suites: [x]}]\n")
+    parsed = parse_plan("pass_env: [A, B, C]\nphases: [{id: a, suites: [x]}]\n")
     worker = {"A": "alpha", "C": "", "PATH": "/bin"}
     assert executor.missing_pass_env(parsed, worker) == ["B"]
     assert executor.secret_values(parsed, worker) == ["alpha"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.core import plan as plan_mod
+from bot.core.plan import parse_plan
 from bot.core.secrets_policy import SecretsAllowList, pass_env_problems
 
 REPO = "acme/app"
@@ -40,7 +40,7 @@ CASES = [
 
 @pytest.mark.parametrize(("name", "setting", "asked", "refused"), CASES, ids=[c[0] for c in CASES])
 def test_pass_env_allow_list(name: str, setting: str, asked: list[str], refused: list[str]) -> None:
-    plan = plan_mod.parse(f"pass_env: {asked}\nphases: [{{id: a, suites: [t]}}]\n")
+    plan = parse_plan(f"pass_env: {asked}\nphases: [{{id: a, suites: [t]}}]\n")
     problems = pass_env_problems(plan, SecretsAllowList.parse(setting), REPO)
     assert [str(p) for p in problems] == [
         f".github/golden-path.yml: pass_env: {n}: not allowed by GOLDEN_PATH_SECRETS"

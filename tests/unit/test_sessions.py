@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.core import plan as plan_mod
+from bot.core.plan import parse_plan
 from bot.core.results import Outcome, PhaseStatus, PhaseVerdict, summary_line
 from workers.engine import executor
 
@@ -69,7 +69,7 @@ def run_phase(tmp: Path, suite: str, timeout: float = 120) -> PhaseVerdict:
     for rel, text in SUITES.items():
         (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
         (tmp / rel).write_text(text)
-    plan = plan_mod.parse(
+    plan = parse_plan(
         f"phases:\n  - {{id: p, suites: [{suite}], timeout_minutes: {timeout / 60}}}\n"
     )
     env = executor.build_env(plan, {"PATH": "/usr/bin:/bin", "HOME": str(tmp)})

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.core import plan as plan_mod
+from bot.core.plan import parse_plan
 from bot.core.results import Attempt, Frame, Outcome, PhaseStatus, RunReport, TestResult
 from workers.engine import executor, shards
 from workers.engine.shards import ShardResult, ShardsRan
@@ -280,7 +280,7 @@ def run_plan(root: Path, plan_text: str, sharding: LocalShards | None) -> RunRep
     for rel, text in SUITES.items():
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         (root / rel).write_text(text)
-    plan = plan_mod.parse(textwrap.dedent(plan_text))
+    plan = parse_plan(textwrap.dedent(plan_text))
     return executor.execute(
         root,
         plan,
@@ -340,7 +340,7 @@ def test_a_shard_stopped_by_the_phase_timeout_times_the_phase_out(tmp_path: Path
     for rel, text in hanging.items():
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / rel).write_text(text)
-    plan = plan_mod.parse(SHARDED.replace("shards: 3", "shards: 2\n    timeout_minutes: 0.05"))
+    plan = parse_plan(SHARDED.replace("shards: 3", "shards: 2\n    timeout_minutes: 0.05"))
     report = executor.execute(
         tmp_path,
         plan,

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 import redis
 
-from bot.core.plan import parse
+from bot.core.plan import parse_plan
 from bot.core.results import Conclusion, Outcome, PhaseStatus, PhaseVerdict, RunReport, TestResult
 from bot.core.scrub import Scrubber
 from bot.github.client import GitHubApp, RepoClient
@@ -20,7 +20,7 @@ from sandbox.github_server import FakeGitHub, FakeGitHubServer, create_fake_gith
 from workers.job.tracking_issue import update_tracking_issue
 
 APP_ID, INSTALLATION = "4242", 77
-PLAN = parse("tracking_issue: true\nphases: [{id: auth, mrr_at_risk: 900, suites: [t.py]}]\n")
+PLAN = parse_plan("tracking_issue: true\nphases: [{id: auth, mrr_at_risk: 900, suites: [t.py]}]\n")
 BOOM = TestResult("t.py::test_login", Outcome.FAILED, message="ValueError: token s3cr3t-value")
 
 
@@ -91,7 +91,7 @@ def test_a_plan_without_tracking_issue_posts_nothing(
 ) -> None:
     repo = f"acme/app-{uuid.uuid4().hex[:6]}"
     fake.add_repo(repo)
-    plan = parse("phases: [{id: auth, suites: [t.py]}]\n")
+    plan = parse_plan("phases: [{id: auth, suites: [t.py]}]\n")
     result = update_tracking_issue(
         client_for(fake, repo),
         states,

@@ -6,17 +6,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.core import plan as plan_module
+from bot.core.plan import PLAN_PATH, Plan, PlanError, PlanProblem, parse_plan
 from bot.core.plan_yaml import MAX_PLAN_BYTES
 from workers.engine import files
 
 NOT_FOUND = "not found at this commit"
 
 
-def read_plan(checkout: Path) -> plan_module.Plan:
+def read_plan(checkout: Path) -> Plan:
     """The checkout's plan; `PlanError` naming the file when it is missing, unreadable or
     invalid."""
-    path = checkout / plan_module.PLAN_PATH
+    path = checkout / PLAN_PATH
     try:
         data = files.read_capped(path, MAX_PLAN_BYTES, inside=checkout)
     except FileNotFoundError:
@@ -25,8 +25,8 @@ def read_plan(checkout: Path) -> plan_module.Plan:
         raise _file_error(f"{error}; it is not read") from None
     except OSError as error:
         raise _file_error(f"cannot be read: {error.strerror or type(error).__name__}") from None
-    return plan_module.parse(data.decode("utf-8", errors="replace"), plan_module.PLAN_PATH)
+    return parse_plan(data.decode("utf-8", errors="replace"), PLAN_PATH)
 
 
-def _file_error(reason: str) -> plan_module.PlanError:
-    return plan_module.PlanError([plan_module.PlanProblem(plan_module.PLAN_PATH, "(file)", reason)])
+def _file_error(reason: str) -> PlanError:
+    return PlanError([PlanProblem(PLAN_PATH, "(file)", reason)])

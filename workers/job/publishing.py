@@ -11,7 +11,7 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
-from bot.core import plan as plan_module
+from bot.core.plan import Plan
 from bot.core.report.check_output import CheckOutput
 from bot.core.results import RunReport
 from bot.core.scrub import Scrubber
@@ -70,7 +70,7 @@ def update_tracking_issue(
     client: RunClient,
     tracking: TrackingStore | None,
     result: RunReport,
-    plan: plan_module.Plan,
+    plan: Plan,
     links: Mapping[str, str],
     scrubber: Scrubber,
     trigger: str,

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bot.core import owed_publish
-from bot.core import plan as plan_module
+from bot.core.plan import FiveWhys, Plan
 from bot.core.report.check_output import CheckOutput, ended_early_report, render_check_output
 from bot.core.results import Conclusion, RunReport
 from bot.core.run_model import RunRecord
@@ -133,14 +133,14 @@ class _Job:
     def _remove_artifacts(self) -> None:
         self.workspace.keep_results_and_remove_artifacts(keep=not self._lost)
 
-    def _done(self, result: RunReport, plan: plan_module.Plan) -> None:
+    def _done(self, result: RunReport, plan: Plan) -> None:
         """The check run holds the conclusion: what follows is owed until posted, then the
         record completes."""
         self._owe(result, plan)
         self._finish(result)
         self._concluded = True
 
-    def _owe(self, result: RunReport, plan: plan_module.Plan) -> None:
+    def _owe(self, result: RunReport, plan: Plan) -> None:
         owed = self.services.owed
         if owed is None:
             return
@@ -216,7 +216,7 @@ class _Job:
             self._run_phases(plan, selected),
             default_branch=self.record.trigger == pushes.TRIGGER,
         )
-        if plan.five_whys is not plan_module.FiveWhys.OFF:
+        if plan.five_whys is not FiveWhys.OFF:
             result = history.with_changes(self.client, result)
         # The record completes as soon as the check run is concluded, not after the PR comment
         # and issues: from then on a Re-run or `/golden-path run` starts a new run.
@@ -225,7 +225,7 @@ class _Job:
         self._publish(plan, result)
         return result
 
-    def _prepare(self) -> tuple[plan_module.Plan, tuple[str, ...]]:
+    def _prepare(self) -> tuple[Plan, tuple[str, ...]]:
         """Everything before the phases: the head, the checkout, the plan, the environment."""
         clone_url, self.pr_body = steps.assert_head(self.client, self.record)
         self.clone_url = clone_url  # the shards of a `shards: N` phase fetch the same commit
@@ -251,7 +251,7 @@ class _Job:
             _, self.pr_body = steps.assert_head(self.client, self.record)
         return plan, selected
 
-    def _run_phases(self, plan: plan_module.Plan, selected: tuple[str, ...]) -> RunReport:
+    def _run_phases(self, plan: Plan, selected: tuple[str, ...]) -> RunReport:
         if plan.setup:  # in_progress before a long deploy; otherwise the first phase says it
             self.progress.show(steps.setting_up(plan, selected, self._report_fields()))
         clock = self.services.clock
@@ -278,7 +278,7 @@ class _Job:
         )
         return report
 
-    def _sharding(self, plan: plan_module.Plan) -> dict[str, Any]:
+    def _sharding(self, plan: Plan) -> dict[str, Any]:
         """`sharding=` for the executor when a phase declares `shards: N` and this worker can
         hand shards out; nothing otherwise (the run is exactly as without the key)."""
         ports = self.services.shards
@@ -296,7 +296,7 @@ class _Job:
         )
         return {"sharding": sharding}
 
-    def _publish(self, plan: plan_module.Plan, result: RunReport) -> None:
+    def _publish(self, plan: Plan, result: RunReport) -> None:
         """The report on GitHub (the record completes once the check run has its conclusion),
         then the failure patterns, the history and the tracking issue."""
         links = self._publish_report(plan, result).five_whys
@@ -319,7 +319,7 @@ class _Job:
             self.record.trigger,
         )
 
-    def _publish_report(self, plan: plan_module.Plan, result: RunReport) -> publish.PublishResult:
+    def _publish_report(self, plan: Plan, result: RunReport) -> publish.PublishResult:
         check_run_id = self._check_run_id()
         concluding = publishing.OnConclusion(
             self.client, check_run_id, lambda: self._done(result, plan)
@@ -351,7 +351,7 @@ class _Job:
         self._secrets += values
         self.scrubber = Scrubber(self._secrets)
 
-    def _wait_for_environment(self, plan: plan_module.Plan) -> bool:
+    def _wait_for_environment(self, plan: Plan) -> bool:
         """Hold the environment's lock; True when the run had to wait its turn for it."""
         self.lock = self.services.lock_for(
             self.record.repo, plan.environment, self.record.lock_owner

@@ -9,8 +9,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from bot.core import plan as plan_module
 from bot.core import rerun
+from bot.core.plan import PLAN_PATH, Plan, PlanError, UnknownPhases
 from bot.core.results import Conclusion, PhaseStatus, PhaseVerdict, RunReport
 from bot.core.run_model import RunRecord
 from bot.core.secrets_policy import SecretsAllowList, pass_env_problems
@@ -52,33 +52,33 @@ def read_plan(
     record: RunRecord,
     allowed: SecretsAllowList,
     scrub: Callable[[str], str],
-) -> plan_module.Plan:
+) -> Plan:
     """The checkout's plan, read as untrusted (no symlinks, 64 KiB: `plan_file`)."""
     try:
         plan = plan_file.read_plan(checkout_dir)
         refused = pass_env_problems(plan, allowed, record.repo)
         if refused:  # the operator's allow-list is the only source of pass_env values
-            raise plan_module.PlanError(refused)
-    except plan_module.PlanError as error:
+            raise PlanError(refused)
+    except PlanError as error:
         missing = [p for p in error.problems if p.reason == plan_file.NOT_FOUND]
         reason = (
-            f"There is no `{plan_module.PLAN_PATH}` at {record.head_sha[:7]}."
+            f"There is no `{PLAN_PATH}` at {record.head_sha[:7]}."
             if missing
-            else f"`{plan_module.PLAN_PATH}` is invalid."
+            else f"`{PLAN_PATH}` is invalid."
         )
         problems = tuple(scrub(str(p)) for p in error.problems)
         raise StopRun(Conclusion.FAILURE, reason, problems) from None
     return plan
 
 
-def select_phases(plan: plan_module.Plan, record: RunRecord) -> tuple[str, ...]:
+def select_phases(plan: Plan, record: RunRecord) -> tuple[str, ...]:
     try:
         return plan.select(record.phases)
-    except plan_module.UnknownPhases as error:
+    except UnknownPhases as error:
         raise StopRun(Conclusion.FAILURE, str(error)) from None
 
 
-def rerun_inputs(plan: plan_module.Plan, record: RunRecord, records: Records) -> dict[str, Any]:
+def rerun_inputs(plan: Plan, record: RunRecord, records: Records) -> dict[str, Any]:
     """For `rerun-failed`: the earlier run's stored results of the phases that run only
     their failed tests, and the verdicts of the phases carried over (`bot.core.rerun`)."""
     if not record.rerun_of:
@@ -121,7 +121,7 @@ def adopt_check_name(
 
 
 def setting_up(
-    plan: plan_module.Plan, selected: tuple[str, ...], report_fields: Mapping[str, Any]
+    plan: Plan, selected: tuple[str, ...], report_fields: Mapping[str, Any]
 ) -> RunReport:
     """The in-progress report before the first phase: setup runs, every phase pending."""
     phases = tuple(
