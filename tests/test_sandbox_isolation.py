@@ -24,8 +24,7 @@ import pytest
 
 from bot.core.plan import PLAN_PATH, parse_plan
 from bot.core.results import Conclusion
-from workers.engine import executor as runner
-from workers.engine import sandbox
+from workers.engine import executor, sandbox
 
 pytestmark = pytest.mark.skipif(sandbox.problem() is not None, reason="bubblewrap missing")
 
@@ -83,12 +82,12 @@ WORKER = """
 import json, os, sys, time
 from pathlib import Path
 from bot.core.plan import PLAN_PATH, parse_plan
-from workers.engine import executor as runner
+from workers.engine import executor
 from workers.engine import sandbox
 checkout, artifacts, mode = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
 plan = parse_plan((checkout / PLAN_PATH).read_text())
-report = runner.execute(
-    checkout, plan, plan.phase_ids, env=runner.build_env(plan, os.environ),
+report = executor.execute(
+    checkout, plan, plan.phase_ids, env=executor.build_env(plan, os.environ),
     artifacts=artifacts, scrub=str, isolation=sandbox.isolation(mode),
 )
 print(json.dumps({"conclusion": report.conclusion.value, "problem": report.problem}))
@@ -181,7 +180,7 @@ def probe(base: Path, mode: str) -> Probed:
         timeout=120,
         check=True,
     )
-    findings_file = artifacts / runner.OUTPUT_DIR / "findings.json"
+    findings_file = artifacts / executor.OUTPUT_DIR / "findings.json"
     findings = json.loads(findings_file.read_text())
     return Probed(mode, findings, json.loads(done.stdout), base, marker)
 
@@ -270,11 +269,11 @@ def test_cancel_leaves_no_process_behind_setsid_or_not(tmp_path: Path) -> None:
     checkout.mkdir()
     plan = parse_plan(CANCEL_PLAN.format(marker=marker))
     try:
-        report = runner.execute(
+        report = executor.execute(
             checkout,
             plan,
             plan.phase_ids,
-            env=runner.build_env(plan, {"PATH": os.environ["PATH"]}),
+            env=executor.build_env(plan, {"PATH": os.environ["PATH"]}),
             artifacts=tmp_path / "artifacts",
             scrub=str,
             should_stop=lambda: "cancelled by octocat" if daemons(marker) else None,
@@ -290,10 +289,10 @@ DYING_WORKER = """
 import os, sys
 from pathlib import Path
 from bot.core.plan import parse_plan
-from workers.engine import executor as runner
+from workers.engine import executor
 from workers.engine import sandbox
 plan = parse_plan(sys.argv[2])
-runner.execute(Path(sys.argv[1]), plan, plan.phase_ids, env={"PATH": os.environ["PATH"]},
+executor.execute(Path(sys.argv[1]), plan, plan.phase_ids, env={"PATH": os.environ["PATH"]},
                artifacts=Path(sys.argv[1]) / "artifacts", scrub=str, isolation=sandbox.sandboxed)
 """
 
@@ -344,11 +343,11 @@ def test_setup_leaves_a_server_running_for_the_tests(tmp_path: Path) -> None:
             """
         )
     )
-    report = runner.execute(
+    report = executor.execute(
         checkout,
         plan,
         plan.phase_ids,
-        env=runner.build_env(plan, {"PATH": os.environ["PATH"]}),
+        env=executor.build_env(plan, {"PATH": os.environ["PATH"]}),
         artifacts=tmp_path / "artifacts",
         scrub=str,
         isolation=sandbox.sandboxed,
