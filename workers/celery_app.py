@@ -72,7 +72,7 @@ class _LazyConfig:
 
     @property
     def beat_schedule(self) -> dict[str, dict[str, object]]:
-        """`golden_path.reap` every `GOLDEN_PATH_REAP_INTERVAL_SECONDS` (default 30)."""
+        """`golden_path.reap` every `GOLDEN_PATH_REAP_INTERVAL_SECONDS` (default 10)."""
         every = get_settings().reap_interval_seconds
         # A reap still waiting when the next one is due is useless: let it expire.
         options = {"expires": max(every, 5.0)}
