@@ -72,6 +72,12 @@ class Settings(BaseSettings):
     github_retry_seconds: float = Field(
         default=60.0, ge=0, validation_alias="GOLDEN_PATH_GITHUB_RETRY_SECONDS"
     )
+    # Content-creating requests (POST, PATCH, PUT, DELETE) per installation and minute, shared by
+    # every worker through Redis (`bot.github.budget`). github.com's secondary limit is about 80;
+    # a GitHub Enterprise Server may allow more (or enforce none).
+    github_writes_per_minute: int = Field(
+        default=60, gt=0, le=60_000, validation_alias="GOLDEN_PATH_GITHUB_WRITES_PER_MINUTE"
+    )
 
     # Sign-in with GitHub (the App's OAuth client) and the dashboard's session cookie.
     github_client_id: str | None = Field(default=None, validation_alias="GITHUB_CLIENT_ID")

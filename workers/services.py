@@ -96,7 +96,8 @@ class Services:
             self.settings.github_api_url,
             on_response=self.metrics.github_response,
             memo=RedisMemo(self.redis),  # shared: the next run, on any worker, skips the reads
-            pacer=RedisWritePacer(self.redis),  # writes per installation, across every worker
+            # Writes per installation, paced across every worker.
+            pacer=RedisWritePacer(self.redis, self.settings.github_writes_per_minute),
             retrier=self.retrier,
             timeout=self.settings.github_timeout_seconds,
         )

@@ -98,3 +98,27 @@ def test_the_client_paces_its_writes_and_not_its_reads(fake: FakeGitHub) -> None
     client.update_check_run(check, status="in_progress")
     assert pacer.installations == [77, 77, 77]
     assert slept == [0.25, 0.25, 0.25]
+
+
+@pytest.mark.parametrize(
+    ("name", "setting", "wait_after_the_burst"),
+    [
+        ("the default: 60 a minute", None, 1.0),
+        ("GitHub Enterprise allowing more: 600 a minute", "600", 0.1),
+    ],
+)
+def test_the_workers_pace_writes_at_the_configured_rate(
+    redis_url: str, name: str, setting: str | None, wait_after_the_burst: float
+) -> None:
+    """`GOLDEN_PATH_GITHUB_WRITES_PER_MINUTE` reaches the pacer the workers share."""
+    from bot.settings import Settings
+    from workers.services import Services
+
+    env = {"REDIS_URL": redis_url, "GITHUB_APP_ID": "1", "GITHUB_PRIVATE_KEY": app_keypair()[0]}
+    if setting is not None:
+        env["GOLDEN_PATH_GITHUB_WRITES_PER_MINUTE"] = setting
+    redis.Redis.from_url(redis_url).delete("gp:gh:writes:56")
+    pacer = Services(Settings(**env)).github_app._pacer  # what every RepoClient waits on
+    waits = [pacer.reserve_write(56) for _ in range(16)]
+    assert waits[:15] == [0.0] * 15
+    assert waits[15] == pytest.approx(wait_after_the_burst, abs=0.05)
