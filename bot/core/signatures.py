@@ -170,13 +170,23 @@ def failed_at(test: TestResult) -> str:
     return f"{test.file}:{test.line}" if test.file and test.line else test.file or ""
 
 
+# pytest's rewritten comparison with its reprs shortened (`assert ['agent_start...ted'] == [...`)
+_SHORTENED_ASSERT_RE = re.compile(r"^assert .*\.\.\.")
+# ... and the explanation lines under it that say what differs.
+_AT_INDEX_RE = re.compile(r"^(?:E\s+)?At index (\d+) diff: (.+)$", re.M)
+_CONTAINS_RE = re.compile(r"^(?:E\s+)?((?:Left|Right) contains .+)$", re.M)
+
+
 def human_title(kind: str, message: str, traceback: str = "", limit: int = SHORT_MAX) -> str:
     """`TimeoutError: websocket closed before agent_completed`: the exception's short name and
-    the start of the real message (no placeholders), cut at a word."""
+    the start of the real message (no placeholders), cut at a word. For a comparison pytest
+    shortened, what differs (`'a' != 'b' (at index 3)`) says more than the shortened reprs."""
     name = kind.rsplit(".", 1)[-1]
     first = next(
         (ln.strip() for ln in error_text(message, traceback).splitlines() if ln.strip()), ""
     )
+    if _SHORTENED_ASSERT_RE.match(first):
+        first = _what_differs(f"{message}\n{traceback}") or first
     text = f"{name}: {_SPACE_RE.sub(' ', first)}" if first else name
     if len(text) <= limit:
         return text
@@ -184,6 +194,14 @@ def human_title(kind: str, message: str, traceback: str = "", limit: int = SHORT
     if " " in cut[len(name) + 2 :]:
         cut = cut[: cut.rindex(" ")]
     return cut.rstrip(" :,;.-") + "…"
+
+
+def _what_differs(text: str) -> str | None:
+    at_index = _AT_INDEX_RE.search(text)
+    if at_index:
+        return f"{at_index.group(2).strip()} (at index {at_index.group(1)})"
+    contains = _CONTAINS_RE.search(text)
+    return contains.group(1).strip() if contains else None
 
 
 def cluster(failures: Iterable[tuple[str, TestResult]]) -> list[FailurePattern]:

@@ -13,6 +13,7 @@ from bot.core.signatures import (
     SHORT_MAX,
     cluster,
     exception_type,
+    human_title,
     normalize,
     signature,
     signature_key,
@@ -224,3 +225,57 @@ def test_short_title_is_short(message: str) -> None:
 def test_long_message_is_bounded() -> None:
     sig = signature("ValueError: " + "word " * 50_000)
     assert len(sig) < 3_000
+
+
+SHORTENED = (
+    "AssertionError: assert ['agent_start...nt_completed'] == ['agent_start...nt_completed']"
+)
+AT_INDEX_TB = """    def test_agent_events_arrive_in_order(ws):
+>       assert [e["type"] for e in events_until(ws, "agent_completed")] == EXPECTED
+E       AssertionError: assert ['agent_start...nt_completed'] == ['agent_start...nt_completed']
+E
+E         At index 3 diff: 'agent_completed' != 'tool_completed'
+E         Right contains one more item: 'agent_completed'
+E         Use -v to get more diff
+"""
+
+
+@pytest.mark.parametrize(
+    ("name", "message", "traceback", "title"),
+    [
+        (
+            "a plain message: its first line",
+            "TimeoutError: websocket closed before agent_completed",
+            "",
+            "TimeoutError: websocket closed before agent_completed",
+        ),
+        (
+            "a comparison pytest shortened: what differs, and where",
+            SHORTENED,
+            AT_INDEX_TB,
+            "AssertionError: 'agent_completed' != 'tool_completed' (at index 3)",
+        ),
+        (
+            "a shortened comparison of unequal lengths only",
+            "AssertionError: assert ['agent_start...nt_completed'] == ['agent_start...",
+            "E         Right contains one more item: 'agent_completed'\n",
+            "AssertionError: Right contains one more item: 'agent_completed'",
+        ),
+        (
+            "a shortened comparison without an explanation: the comparison itself",
+            SHORTENED,
+            "",
+            "AssertionError: assert ['agent_start...nt_completed'] ==…",
+        ),
+        (
+            "a comparison pytest did not shorten: the comparison, which says it all",
+            "AssertionError: assert 41 == 42",
+            "E         At index 0 diff: 41 != 42\n",
+            "AssertionError: assert 41 == 42",
+        ),
+    ],
+)
+def test_five_whys_titles_read_as_a_person_would_write_them(
+    name: str, message: str, traceback: str, title: str
+) -> None:
+    assert human_title(exception_type(message, traceback), message, traceback) == title
