@@ -149,6 +149,24 @@ def test_the_probe_notices_a_read_at_import(tmp_path: Path) -> None:
     assert json.loads(done.stdout)["reads"] == ["GITHUB_WEBHOOK_SECRET"]
 
 
+def _run_probe(source: str) -> Any:
+    """Run `source` in a fresh interpreter (none of the bot's settings in its environment);
+    the JSON object it printed last."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(WATCHED)}
+    env["PYTHONPATH"] = str(ROOT)
+    done = subprocess.run(
+        [sys.executable, "-c", source],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 _SIGN_IN_PROBE = """
 import asyncio, json, sys
 from bot.app import create_app
@@ -196,20 +214,7 @@ print(json.dumps(report))
 def test_the_web_process_loads_sign_in_only_when_someone_signs_in() -> None:
     """Authlib, joserfc and httpx (a fifth of the web process's import time) stay out of a web
     process that only answers webhooks; the first visit to /login loads Authlib."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(WATCHED)}
-    env["PYTHONPATH"] = str(ROOT)
-    done = subprocess.run(
-        [sys.executable, "-c", _SIGN_IN_PROBE],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    report = json.loads(done.stdout.strip().splitlines()[-1])
-    assert report == {
+    assert _run_probe(_SIGN_IN_PROBE) == {
         "before": [],
         "webhook": 401,
         "after_webhook": [],
@@ -246,19 +251,7 @@ print(json.dumps({"early": early, "statements": len(statements),
 def test_a_worker_is_ready_before_the_task_bodies_load_and_warm_up_loads_them() -> None:
     """Celery imports `workers.tasks` before the worker says `ready`: it must not load PyGithub,
     the handlers or the run job then; `warm_up` (run once ready) must load all a task needs."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(WATCHED)}
-    env["PYTHONPATH"] = str(ROOT)
-    done = subprocess.run(
-        [sys.executable, "-c", _WARM_UP_PROBE],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    report = json.loads(done.stdout.strip().splitlines()[-1])
+    report = _run_probe(_WARM_UP_PROBE)
     assert report["early"] == [], "loaded before the worker is ready"
     assert report["statements"] >= 10
     assert report["loaded_by_bodies"] == [], "a task body imports what warm_up does not"

@@ -79,6 +79,13 @@ class Project:
         return self.sha
 
 
+# Every test's repository belongs to the one installation of its stack: at the production pace
+# (60 writes a minute after a burst of 15) the suite's writes would queue behind each other
+# (about 200 waits, 220 s). These tests check what is written; the pace is checked by
+# tests/unit/test_write_pacing.py and bench/github_write_pacing.py.
+UNPACED_WRITES = {"GOLDEN_PATH_GITHUB_WRITES_PER_MINUTE": "6000"}
+
+
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     stack = Stack(
@@ -87,12 +94,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         extra_env={
             "GOLDEN_PATH_RUN_SLOTS": "2",
             "SLOW_SECONDS": "60",
-            # Every test's repository belongs to the one installation of this session: at the
-            # production pace (60 writes a minute after a burst of 15) the suite's writes would
-            # queue behind each other (about 200 waits, 220 s). These tests check what is
-            # written; the pace is checked by tests/unit/test_write_pacing.py and
-            # bench/github_write_pacing.py.
-            "GOLDEN_PATH_GITHUB_WRITES_PER_MINUTE": "6000",
+            **UNPACED_WRITES,
         },
     )
     try:

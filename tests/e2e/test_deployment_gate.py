@@ -19,6 +19,7 @@ from sandbox.stack import Stack, wait_until
 from tests.e2e.conftest import (
     FAILING_SUITE,
     PASSING_SUITE,
+    UNPACED_WRITES,
     Project,
     bot_comments,
     create_project,
@@ -56,7 +57,7 @@ def gate_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             "GOLDEN_PATH_REAP_INTERVAL_SECONDS": "1",
             "GOLDEN_PATH_STALE_AFTER_SECONDS": "6",
             "GOLDEN_PATH_DEPLOY_LOCK_WAIT_SECONDS": "4",
-            "GOLDEN_PATH_GITHUB_WRITES_PER_MINUTE": "6000",  # as tests/e2e/conftest.py's stack
+            **UNPACED_WRITES,
         },
     )
     try:
